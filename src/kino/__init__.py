@@ -1,0 +1,1 @@
+"""Kino: an open cinema platform."""

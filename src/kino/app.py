@@ -1,0 +1,49 @@
+"""``create_app(settings)``: the ASGI application, its routers, middleware and ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kino.core.db import Database
+from kino.core.http import install_error_handlers
+from kino.ops.logging import RequestContextMiddleware, configure_logging
+from kino.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Kino",
+        version="0.1.0",
+        summary="An open cinema platform.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.sqlalchemy_url)
+    install_error_handlers(app)
+    _include_routers(app)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from kino.ops.api import router as ops_router
+
+    app.include_router(ops_router)
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory ``kino serve`` hands to Granian: each worker builds its app from KINO_*."""
+    return create_app(Settings())

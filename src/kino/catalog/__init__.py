@@ -1,0 +1,1 @@
+"""Movies, people and credits, genres, countries, languages, and search."""

@@ -1,0 +1,1 @@
+"""Users, roles, password hashing, JWT access and refresh tokens, API keys."""

@@ -1,0 +1,8 @@
+"""Imports every domain's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    import kino.catalog.models
+    import kino.identity.models  # noqa: F401

@@ -1,0 +1,99 @@
+"""Kino's settings: one object, read from the environment (prefix ``KINO_``) once and passed in.
+
+Unset means embedded: SQLite and media under ``data_dir``, jobs in process, e-mail to files.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KINO_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    storage_url: str | None = None
+    redis_url: str | None = None
+    broker_url: str | None = None
+    secret_key: SecretStr | None = None
+    ffmpeg: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str | None = None
+    mail_from: str = "Kino <no-reply@kino.local>"
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+
+    environment: Literal["development", "production", "test"] = "development"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: str = "INFO"
+
+    access_token_ttl_seconds: int = Field(default=900, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
+    password_reset_ttl_seconds: int = Field(default=3600, gt=0)
+    login_attempts_per_account: int = Field(default=5, gt=0)
+    login_attempts_per_address: int = Field(default=20, gt=0)
+    login_attempts_window_seconds: int = Field(default=300, gt=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.database_url is not None and not self.database_url.startswith("sqlite")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'kino.db'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def secret_key_is_generated(self) -> bool:
+        return self.secret_key is None
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The secret that signs tokens: ``KINO_SECRET_KEY``, or one generated once and kept."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_KEY_FILE
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when several workers start at once, exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _read_key(path)
+        key = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def _read_key(path: Path) -> str:
+    for _ in range(50):  # another process may still be writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty; delete it to generate a new secret key")

@@ -1,0 +1,132 @@
+"""Fixtures shared by every test.
+
+Each test runs in both modes: ``embedded`` (SQLite, in-process limits, files) and, when
+``KINO_TEST_DATABASE_URL`` / ``KINO_TEST_REDIS_URL`` are set (CI sets them), ``distributed``
+(PostgreSQL, Redis). The schema is migrated once per mode with Alembic; each test then starts
+from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis import asyncio as redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kino.app import create_app
+from kino.core.db import create_engine
+from kino.core.migrate import upgrade
+from kino.settings import Settings
+
+TEST_DATABASE_URL = os.environ.get("KINO_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("KINO_TEST_REDIS_URL")
+MODES = ["embedded", "distributed"]
+
+
+@dataclass(frozen=True)
+class Backend:
+    mode: str
+    database_url: str
+    redis_url: str | None
+    sqlite_template: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlite_template is not None
+
+
+@pytest.fixture(scope="session", params=MODES)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    if request.param == "embedded":
+        template = tmp_path_factory.mktemp("sqlite") / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{template}")
+        return Backend("embedded", "", None, template)
+    if not TEST_DATABASE_URL or not TEST_REDIS_URL:
+        pytest.skip("KINO_TEST_DATABASE_URL and KINO_TEST_REDIS_URL are not set (CI sets them)")
+    _reset_postgres(TEST_DATABASE_URL)
+    upgrade(TEST_DATABASE_URL)
+    return Backend("distributed", TEST_DATABASE_URL, TEST_REDIS_URL)
+
+
+def _reset_postgres(url: str) -> None:
+    async def reset() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        tables = (
+            await connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ).scalars()
+        names = ", ".join(f'"{name}"' for name in tables)
+        if names:
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def settings(backend: Backend, tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    if backend.sqlite_template is not None:
+        database = data_dir / "kino.db"
+        shutil.copyfile(backend.sqlite_template, database)
+        database_url = f"sqlite+aiosqlite:///{database}"
+    else:
+        await _truncate_postgres(backend.database_url)
+        database_url = backend.database_url
+    if backend.redis_url:
+        client = redis.Redis.from_url(backend.redis_url)
+        await client.flushdb()
+        await client.aclose()
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=backend.redis_url,
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
+        environment="test",
+        log_format="console",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session in its own transaction, committed when the test's block of work ends."""
+    async with app.state.db.transaction() as db_session:
+        yield db_session
