@@ -39,9 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from kino.catalog.api import router as catalog_router
+    from kino.catalog.search.api import router as search_router
+    from kino.identity.api import router as identity_router
     from kino.ops.api import router as ops_router
 
     app.include_router(ops_router)
+    app.include_router(identity_router, prefix=API_PREFIX)
+    app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(search_router, prefix=API_PREFIX)
 
 
 def create_app_from_environment() -> FastAPI:
