@@ -84,11 +84,12 @@ class MovieLanguage(Base):
 class Movie(TimestampMixin, Base):
     __tablename__ = "movies"
     __table_args__ = (
-        Index("ix_movies_status_year", "status", "year"),
-        Index("ix_movies_status_popularity", "status", "popularity"),
-        Index("ix_movies_status_rating", "status", "rating_avg"),
-        Index("ix_movies_status_created_at", "status", "created_at"),
-        Index("ix_movies_status_sort_title", "status", "sort_title"),
+        # One index per sort order; the trailing id makes paging stable and index-only.
+        Index("ix_movies_status_year", "status", "year", "id"),
+        Index("ix_movies_status_popularity", "status", "popularity", "id"),
+        Index("ix_movies_status_rating", "status", "rating_avg", "rating_count", "id"),
+        Index("ix_movies_status_created_at", "status", "created_at", "id"),
+        Index("ix_movies_status_sort_title", "status", "sort_title", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
