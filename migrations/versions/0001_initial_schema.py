@@ -79,11 +79,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_movies_slug")),
     )
     with op.batch_alter_table("movies", schema=None) as batch_op:
-        batch_op.create_index("ix_movies_status_created_at", ["status", "created_at"], unique=False)
-        batch_op.create_index("ix_movies_status_popularity", ["status", "popularity"], unique=False)
-        batch_op.create_index("ix_movies_status_rating", ["status", "rating_avg"], unique=False)
-        batch_op.create_index("ix_movies_status_sort_title", ["status", "sort_title"], unique=False)
-        batch_op.create_index("ix_movies_status_year", ["status", "year"], unique=False)
+        batch_op.create_index(
+            "ix_movies_status_created_at", ["status", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_movies_status_popularity", ["status", "popularity", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_movies_status_rating", ["status", "rating_avg", "rating_count", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_movies_status_sort_title", ["status", "sort_title", "id"], unique=False
+        )
+        batch_op.create_index("ix_movies_status_year", ["status", "year", "id"], unique=False)
 
     op.create_table(
         "people",
