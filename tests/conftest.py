@@ -22,7 +22,7 @@ from redis import asyncio as redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kino.app import create_app
+from kino.app import create_app, dispose
 from kino.core.db import create_engine
 from kino.core.migrate import upgrade
 from kino.settings import Settings
@@ -115,7 +115,7 @@ async def settings(backend: Backend, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.db.dispose()
+    await dispose(application)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from kino.core.db import Database
 from kino.core.http import install_error_handlers
+from kino.core.mail import create_mailer
+from kino.core.ratelimit import create_rate_limiter
 from kino.ops.logging import RequestContextMiddleware, configure_logging
 from kino.settings import Settings
 
@@ -22,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await app.state.db.dispose()
+        await dispose(app)
 
     app = FastAPI(
         title="Kino",
@@ -32,10 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings.sqlalchemy_url)
+    app.state.mailer = create_mailer(settings)
+    app.state.limiter = create_rate_limiter(settings)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+async def dispose(app: FastAPI) -> None:
+    """Release what ``create_app`` opened: the database pool and the ports' connections."""
+    await app.state.limiter.close()
+    await app.state.db.dispose()
 
 
 def _include_routers(app: FastAPI) -> None:
