@@ -28,7 +28,8 @@ pytest: $(INSTALLED)
 	$(BIN)/pytest
 
 bench-catalog: $(INSTALLED)
-	$(BIN)/python bench/catalog.py
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python -m bench.catalog
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

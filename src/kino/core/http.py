@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,10 @@ def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
+
+# The largest id a BIGINT column holds: bigger path ids are a 422, not a database error.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # scope="function": the transaction commits when the endpoint returns, before the response is
 # sent, so a client never sees a success that was not stored.

@@ -1,0 +1,103 @@
+"""Shared pieces of Kino's benchmarks: servers started as subprocesses, load from wrk."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+KINO = str(Path(sys.executable).with_name("kino"))
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    errors: int
+    non_2xx: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout} s")
+
+
+@contextlib.contextmanager
+def server(command: Sequence[str], *, env: dict[str, str], health_url: str) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until_up(health_url)
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def bare_fastapi(*, workers: int) -> Iterator[str]:
+    """The baseline app under Granian with the same worker count as Kino; yields its base URL."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(workers),
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "bench.bare_app:app",
+    ]  # fmt: skip
+    with server(command, env=dict(os.environ), health_url=f"http://127.0.0.1:{port}/json"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is needed for load: `apt-get install wrk` (make bench does it)")
+    return wrk
+
+
+def load(
+    base_url: str, paths: Sequence[str], *, connections: int, seconds: int, threads: int = 1
+) -> LoadResult:
+    """Run wrk against ``paths`` (round-robin) and return its latency and throughput."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(paths) + "\n")
+        paths_file = handle.name
+    try:
+        command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+        command += ["--timeout", "10s", "-s", str(BENCH_DIR / "wrk_paths.lua"), base_url]
+        command += ["--", paths_file]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(paths_file)
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    return LoadResult(**json.loads(line.removeprefix("WRK_JSON ")))
