@@ -62,3 +62,8 @@ def _sqlite_path(database_url: str) -> Path:
 
 def _ensure_sqlite_dir(database_url: str) -> None:
     _sqlite_path(database_url).parent.mkdir(parents=True, exist_ok=True)
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    """Take the database back to ``revision`` (all the way by default). Blocking."""
+    command.downgrade(alembic_config(database_url), revision)
