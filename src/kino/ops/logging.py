@@ -35,7 +35,8 @@ def configure_logging(settings: Settings) -> None:
             logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
         ),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        # Tests reconfigure logging per app; elsewhere the first configuration is the only one.
+        cache_logger_on_first_use=settings.environment != "test",
     )
 
 

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from kino.app import create_app, dispose
+from kino.settings import Settings
+
+
+async def test_every_request_logs_one_json_line_with_its_request_id(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(settings.model_copy(update={"log_format": "json", "log_level": "INFO"}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+        capsys.readouterr()
+        response = await client.get("/healthz", headers={"X-Request-ID": "req-42"})
+    await dispose(app)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    requests = [line for line in lines if line["event"] == "http.request"]
+    assert response.headers["x-request-id"] == "req-42"
+    assert len(requests) == 1
+    assert requests[0] | {"timestamp": None, "ms": None} == {
+        "event": "http.request",
+        "request_id": "req-42",
+        "method": "GET",
+        "path": "/healthz",
+        "status": 200,
+        "level": "info",
+        "timestamp": None,
+        "ms": None,
+    }
+
+
+async def test_a_request_without_an_id_gets_a_fresh_one(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/healthz")).headers["x-request-id"]
+    second = (await client.get("/healthz")).headers["x-request-id"]
+    assert first != second
+    assert len(first) == 32
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "<script>\n"})
+    assert hostile.headers["x-request-id"] != "<script>\n"
