@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from kino.core.mail import (
     OutboxMailer,
@@ -22,67 +17,23 @@ from kino.core.mail import (
     send_quietly,
 )
 from kino.settings import Settings
+from tests.core.smtp_server import SmtpTestServer, accept_only, free_port, smtp_server
 
 SENDER = "Kino <no-reply@kino.local>"
 
 
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    recipients: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.recipients.extend(envelope.rcpt_tos)
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-
-@dataclass(frozen=True)
-class SmtpTestServer:
-    inbox: Inbox
-    port: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _only_kino_secret(
-    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        b"kino",
-        b"s3cret/pass",
-    )
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
-
-
-def _serve(**options: Any) -> Iterator[SmtpTestServer]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    try:
-        yield SmtpTestServer(inbox, port)
-    finally:
-        controller.stop()
+@pytest.fixture
+def plain_server() -> Iterator[SmtpTestServer]:
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpTestServer]:
-    yield from _serve()
-
-
-@pytest.fixture
-def smtp_server_with_auth() -> Iterator[SmtpTestServer]:
-    yield from _serve(authenticator=_only_kino_secret, auth_require_tls=False)
+def server_with_auth() -> Iterator[SmtpTestServer]:
+    with smtp_server(
+        authenticator=accept_only("kino", "s3cret/pass"), auth_require_tls=False
+    ) as server:
+        yield server
 
 
 def _greeting(to: str = "ada@example.com") -> EmailMessage:
@@ -142,34 +93,34 @@ def test_smtp_url_that_is_not_smtp_is_refused(url: str) -> None:
         SmtpServer.from_url(url)
 
 
-async def test_smtp_mailer_delivers_to_a_real_server(smtp_server: SmtpTestServer) -> None:
-    mailer = create_mailer(Settings(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}"))
+async def test_smtp_mailer_delivers_to_a_real_server(plain_server: SmtpTestServer) -> None:
+    mailer = create_mailer(Settings(smtp_url=f"smtp://127.0.0.1:{plain_server.port}"))
     await mailer.send(_greeting(to="grace@example.com"))
-    [received] = smtp_server.inbox.messages
-    assert smtp_server.inbox.recipients == ["grace@example.com"]
+    [received] = plain_server.inbox.messages
+    assert plain_server.inbox.recipients == ["grace@example.com"]
     assert received["Subject"] == "Hello"
     assert received["From"] == SENDER
 
 
 async def test_smtp_mailer_signs_in_with_the_urls_credentials(
-    smtp_server_with_auth: SmtpTestServer,
+    server_with_auth: SmtpTestServer,
 ) -> None:
-    port = smtp_server_with_auth.port
+    port = server_with_auth.port
     mailer = SmtpMailer(SmtpServer.from_url(f"smtp://kino:s3cret%2Fpass@127.0.0.1:{port}"))
     await mailer.send(_greeting())
-    assert len(smtp_server_with_auth.inbox.messages) == 1
+    assert len(server_with_auth.inbox.messages) == 1
 
 
 async def test_smtp_mailer_with_wrong_credentials_raises(
-    smtp_server_with_auth: SmtpTestServer,
+    server_with_auth: SmtpTestServer,
 ) -> None:
-    port = smtp_server_with_auth.port
+    port = server_with_auth.port
     mailer = SmtpMailer(SmtpServer.from_url(f"smtp://kino:wrong@127.0.0.1:{port}"))
     with pytest.raises(aiosmtplib.SMTPAuthenticationError):
         await mailer.send(_greeting())
-    assert smtp_server_with_auth.inbox.messages == []
+    assert server_with_auth.inbox.messages == []
 
 
 async def test_send_quietly_survives_an_unreachable_server() -> None:
-    mailer = SmtpMailer(SmtpServer("127.0.0.1", _free_port(), implicit_tls=False))
+    mailer = SmtpMailer(SmtpServer("127.0.0.1", free_port(), implicit_tls=False))
     await send_quietly(mailer, _greeting())  # logged, not raised

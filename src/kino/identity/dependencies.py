@@ -1,4 +1,5 @@
-"""Who is calling: a Bearer access token or an ``X-API-Key``, resolved to an active user."""
+"""Who is calling: a Bearer access token or an ``X-API-Key``, resolved to an active user; and
+what the sign-in endpoints read from the request."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from pydantic import ValidationError
 
+from kino.core.db import Database
 from kino.core.errors import PermissionDenied, Unauthenticated
 from kino.core.http import AppSettings, DbSession
 from kino.identity import service
 from kino.identity.models import Role, User
+from kino.identity.schemas import LoginRequest, OAuth2LoginForm
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -74,3 +79,39 @@ def parse_user_id(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+# For the rare service that must own its unit of work (see ``sessions.refresh``); endpoints
+# otherwise take ``DbSession``.
+AppDatabase = Annotated[Database, Depends(_database)]
+
+
+def _client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(_client_address)]
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _login_credentials(request: Request) -> LoginRequest:
+    """JSON ``{email, password}``, or the OAuth2 password form (``username``, ``password``) that
+    the "Authorize" button of /docs posts."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in FORM_CONTENT_TYPES:
+            async with request.form(max_files=0, max_fields=10) as form:
+                return OAuth2LoginForm.model_validate(dict(form)).as_login()
+        return LoginRequest.model_validate_json(await request.body())
+    except ValidationError as error:
+        located = [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        raise RequestValidationError(located) from None
+
+
+LoginCredentials = Annotated[LoginRequest, Depends(_login_credentials)]

@@ -25,6 +25,11 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     return _hasher.verify(password, password_hash)
 
 
+def verify_and_update(password: str, password_hash: str) -> tuple[bool, str | None]:
+    """Whether ``password`` matches, and a fresh hash when the stored one used weaker settings."""
+    return _hasher.verify_and_update(password, password_hash)
+
+
 def password_weakness(password: str) -> str | None:
     """Why ``password`` is too weak, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:

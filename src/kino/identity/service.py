@@ -1,25 +1,55 @@
-"""Identity rules: accounts, credentials and tokens. Knows nothing of HTTP."""
+"""Identity rules: accounts, roles, API keys, and who a credential belongs to. Knows nothing of
+HTTP. Signing in, refresh tokens and passwords are in ``identity.sessions``."""
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import secrets
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.core.db import utcnow
-from kino.core.errors import Conflict, InvalidInput
-from kino.core.security import decode_jwt, digests_match, encode_jwt
-from kino.identity.models import ApiKey, Role, User
+from kino.core.errors import NotFound
+from kino.core.pagination import PageParams
+from kino.core.security import decode_jwt, digests_match, encode_jwt, new_token, token_digest
+from kino.identity.errors import EmailTaken, SelfLockout, TooManyApiKeys, WeakPassword
+from kino.identity.models import ApiKey, RefreshToken, Role, User
 from kino.identity.passwords import hash_password, password_weakness
 from kino.settings import Settings
 
 API_KEY_PREFIX = "kino"
+API_KEY_PREFIX_BYTES = 6  # 12 hex characters: fits ApiKey.prefix, never contains "_"
+MAX_API_KEYS_PER_USER = 25
+
+
+class Unset(enum.Enum):
+    """Marks an argument that was not given, where None means "clear it"."""
+
+    UNSET = enum.auto()
+
+
+UNSET = Unset.UNSET
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+async def hash_new_password(password: str, *, field: str = "password") -> str:
+    """The Argon2 hash of an acceptable new password; ``WeakPassword`` says why one is not."""
+    weakness = password_weakness(password)
+    if weakness:
+        raise WeakPassword(weakness, field=field)
+    # Argon2 takes a good part of a second of CPU; off the event loop, other requests go on.
+    return await asyncio.to_thread(hash_password, password)
+
+
+# --- accounts ------------------------------------------------------------------------------
 
 
 async def create_user(
@@ -30,17 +60,13 @@ async def create_user(
     display_name: str,
     role: Role = Role.VIEWER,
 ) -> User:
-    weakness = password_weakness(password)
-    if weakness:
-        raise InvalidInput(weakness, details=[{"field": "password", "message": weakness}])
     email = normalize_email(email)
+    password_hash = await hash_new_password(password)
     if await get_user_by_email(session, email) is not None:
-        raise Conflict("An account with this e-mail address already exists.")
-    user = User(
-        email=email, password_hash=hash_password(password), display_name=display_name, role=role
-    )
+        raise EmailTaken("An account with this e-mail address already exists.")
+    user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
     session.add(user)
-    await session.flush()
+    await session.flush()  # the unique index settles a race that the check above lost
     return user
 
 
@@ -49,8 +75,100 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def update_profile(
+    session: AsyncSession,
+    user: User,
+    *,
+    display_name: str | None = None,
+    birth_date: date | Unset | None = UNSET,
+) -> User:
+    """Change what the user may change about themself; ``birth_date=None`` clears it."""
+    if display_name is not None:
+        user.display_name = display_name
+    if not isinstance(birth_date, Unset):
+        user.birth_date = birth_date
+    await session.flush()
+    return user
+
+
+# --- administration ------------------------------------------------------------------------
+
+
+async def list_users(
+    session: AsyncSession, paging: PageParams, *, role: Role | None = None, query: str | None = None
+) -> tuple[Sequence[User], int]:
+    """One page of users (newest first) and how many match, by role and by text in the
+    e-mail address or name."""
+    conditions = []
+    if role is not None:
+        conditions.append(User.role == role)
+    if query:
+        pattern = f"%{_escape_like(query.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
+    users = await session.scalars(
+        select(User)
+        .where(*conditions)
+        .order_by(User.created_at.desc(), User.id)
+        .offset(paging.offset)
+        .limit(paging.page_size)
+    )
+    return users.all(), int(total or 0)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def set_role(session: AsyncSession, actor: User, user_id: uuid.UUID, role: Role) -> User:
+    user = await get_user(session, user_id)
+    if user.id == actor.id and role != Role.ADMIN:
+        raise SelfLockout("You cannot take away your own admin role; ask another admin.")
+    user.role = role
+    await session.flush()
+    return user
+
+
+async def set_active(session: AsyncSession, actor: User, user_id: uuid.UUID, active: bool) -> User:
+    """Deactivating ends every session of the user at once; their API keys stop working
+    until they are activated again."""
+    user = await get_user(session, user_id)
+    if user.id == actor.id and not active:
+        raise SelfLockout("You cannot deactivate your own account; ask another admin.")
+    if user.is_active and not active:
+        await end_all_sessions(session, user)
+    user.is_active = active
+    await session.flush()
+    return user
+
+
+async def end_all_sessions(session: AsyncSession, user: User) -> None:
+    """Every access token of ``user`` stops working now, and every refresh token with it."""
+    user.token_version += 1
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# --- access tokens -------------------------------------------------------------------------
 
 
 def issue_access_token(settings: Settings, user: User) -> str:
@@ -76,9 +194,46 @@ async def user_for_access_token(
     return user
 
 
+# --- API keys ------------------------------------------------------------------------------
+
+
+async def create_api_key(session: AsyncSession, user: User, *, name: str) -> tuple[ApiKey, str]:
+    """A new key for ``user`` and its whole text, which is never stored and never shown again."""
+    if len(await list_api_keys(session, user)) >= MAX_API_KEYS_PER_USER:
+        raise TooManyApiKeys(
+            f"You have {MAX_API_KEYS_PER_USER} API keys; revoke one before making another."
+        )
+    prefix = secrets.token_hex(API_KEY_PREFIX_BYTES)
+    key = f"{API_KEY_PREFIX}_{prefix}_{new_token(32)}"
+    api_key = ApiKey(
+        user_id=user.id, name=name, prefix=prefix, key_hash=token_digest(key), created_at=utcnow()
+    )
+    session.add(api_key)
+    await session.flush()
+    return api_key, key
+
+
+async def list_api_keys(session: AsyncSession, user: User) -> Sequence[ApiKey]:
+    keys = await session.scalars(
+        select(ApiKey)
+        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.created_at, ApiKey.id)
+    )
+    return keys.all()
+
+
+async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -> None:
+    """Someone else's key is as unknown to ``user`` as a key that never existed."""
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None or api_key.user_id != user.id or api_key.revoked_at is not None:
+        raise NotFound("You have no such API key.")
+    api_key.revoked_at = utcnow()
+    await session.flush()
+
+
 async def user_for_api_key(session: AsyncSession, key: str) -> User | None:
     parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(parts[1]) > 16:
         return None
     api_key = await session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
     if (
