@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -59,6 +60,18 @@ async def test_reused_refresh_token_revokes_its_whole_family(
     assert (await _refresh(client, stolen["refresh_token"])).status_code == 401  # the reuse
     assert (await _refresh(client, successor["refresh_token"])).status_code == 401
     assert (await _refresh(client, other_device["refresh_token"])).status_code == 200
+
+
+async def test_concurrent_uses_of_one_refresh_token_count_as_reuse(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    tokens = await login_as(client, await make_user(app))
+    first, second = await asyncio.gather(
+        _refresh(client, tokens["refresh_token"]), _refresh(client, tokens["refresh_token"])
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 401]
+    winner = first if first.status_code == 200 else second
+    assert (await _refresh(client, winner.json()["refresh_token"])).status_code == 401
 
 
 async def test_refresh_tokens_are_stored_only_as_digests(

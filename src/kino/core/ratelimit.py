@@ -89,10 +89,11 @@ def create_rate_limiter(settings: Settings) -> RateLimiter:
     """In-process counts, or Redis ones when ``KINO_REDIS_URL`` is set."""
     if settings.redis_url is None:
         return LimitsRateLimiter(MemoryStorage())
-    # Our own pool, so that closing the app closes its connections.
+    # Our own pool: closing the app closes its connections, and any URL redis-py reads
+    # (redis://, rediss://, unix://) works; the storage's own URL then only picks the client.
     pool = ConnectionPool.from_url(settings.redis_url)
     storage = RedisStorage(
-        f"async+{settings.redis_url}",
+        "async+redis://",
         implementation="redispy",
         key_prefix=KEY_PREFIX,
         connection_pool=pool,  # type: ignore[arg-type]  # limits types its options as scalars

@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+import structlog
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.core.db import utcnow
@@ -21,6 +23,8 @@ from kino.identity.errors import EmailTaken, SelfLockout, TooManyApiKeys, WeakPa
 from kino.identity.models import ApiKey, RefreshToken, Role, User
 from kino.identity.passwords import hash_password, password_weakness
 from kino.settings import Settings
+
+log = structlog.get_logger("kino.identity")
 
 API_KEY_PREFIX = "kino"
 API_KEY_PREFIX_BYTES = 6  # 12 hex characters: fits ApiKey.prefix, never contains "_"
@@ -66,7 +70,11 @@ async def create_user(
         raise EmailTaken("An account with this e-mail address already exists.")
     user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
     session.add(user)
-    await session.flush()  # the unique index settles a race that the check above lost
+    try:
+        await session.flush()
+    except IntegrityError:  # the unique index settles a race that the check above lost
+        raise EmailTaken("An account with this e-mail address already exists.") from None
+    log.info("identity.user.created", user_id=str(user.id), role=user.role.value)
     return user
 
 
@@ -140,6 +148,7 @@ async def set_role(session: AsyncSession, actor: User, user_id: uuid.UUID, role:
     user = await get_user(session, user_id)
     if user.id == actor.id and role != Role.ADMIN:
         raise SelfLockout("You cannot take away your own admin role; ask another admin.")
+    log.info("identity.user.role_changed", user_id=str(user.id), role=role.value, by=str(actor.id))
     user.role = role
     await session.flush()
     return user
@@ -153,6 +162,9 @@ async def set_active(session: AsyncSession, actor: User, user_id: uuid.UUID, act
         raise SelfLockout("You cannot deactivate your own account; ask another admin.")
     if user.is_active and not active:
         await end_all_sessions(session, user)
+    if user.is_active != active:
+        event = "identity.user.activated" if active else "identity.user.deactivated"
+        log.info(event, user_id=str(user.id), by=str(actor.id))
     user.is_active = active
     await session.flush()
     return user

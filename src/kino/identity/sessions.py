@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import cast
 
+import structlog
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,8 @@ from kino.identity.models import PasswordResetToken, RefreshToken, User
 from kino.identity.passwords import verify_and_update, verify_password
 from kino.identity.schemas import TokenPair
 from kino.settings import Settings
+
+log = structlog.get_logger("kino.identity")
 
 TOO_MANY_FAILURES = "Too many failed sign-in attempts. Wait a little and try again."
 # Reset mails: a few per account and hour (more would be mail-bombing), and a bound on what one
@@ -78,6 +81,7 @@ async def sign_in(
     if user is None or not valid:
         await limiter.hit(account_rate, account)
         await limiter.hit(address_rate, address)
+        log.info("identity.login.failed", known_account=user is not None, address=address)
         raise InvalidCredentials("The e-mail address or the password is not right.")
     if not user.is_active:
         raise AccountDeactivated("This account has been deactivated.")
@@ -134,18 +138,26 @@ async def _rotate(session: AsyncSession, settings: Settings, presented: str) -> 
     if token is None or token.revoked_at is not None:
         return None
     now = utcnow()
-    if token.used_at is not None:  # even when expired: its successors may still be alive
-        await _revoke_family(session, token.family_id)
+    if token.used_at is not None:  # even expired: its successors may still be alive
+        await _reused(session, token)
         return None
     if token.expires_at <= now:
         return None
     if not await _claim(session, token, now):
-        await _revoke_family(session, token.family_id)
+        await _reused(session, token)  # a concurrent request used it first
         return None
     user = await session.get(User, token.user_id)
     if user is None or not user.is_active:
         return None
     return await _start_session(session, settings, user, family_id=token.family_id)
+
+
+async def _reused(session: AsyncSession, token: RefreshToken) -> None:
+    """A used token came back: a copy is about, so nobody keeps the family."""
+    await _revoke_family(session, token.family_id)
+    log.warning(
+        "identity.refresh_token.reused", user_id=str(token.user_id), family_id=str(token.family_id)
+    )
 
 
 async def _claim(session: AsyncSession, token: RefreshToken, now: datetime) -> bool:
@@ -216,6 +228,7 @@ async def change_password(
         )
     user.password_hash = await service.hash_new_password(new_password, field="new_password")
     await _replace_credentials(session, user)
+    log.info("identity.password.changed", user_id=str(user.id))
     return await _start_session(session, settings, user)
 
 
@@ -301,3 +314,4 @@ async def confirm_password_reset(session: AsyncSession, *, token: str, password:
         raise InvalidResetToken()  # a concurrent request used it first
     user.password_hash = password_hash
     await _replace_credentials(session, user)
+    log.info("identity.password.reset", user_id=str(user.id))
