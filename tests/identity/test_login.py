@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from kino.app import create_app, dispose
 from kino.identity import service
 from kino.settings import Settings
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.identity.signin import bearer, error_code, login
 
 LOGIN = "/api/v1/auth/login"
-WINDOW_SECONDS = 120
 
 
 async def test_json_login_answers_a_bearer_token_pair(
@@ -97,21 +92,6 @@ async def test_signing_in_records_the_time(app: FastAPI, client: httpx.AsyncClie
 # --- failed sign-ins are limited -----------------------------------------------------------
 
 
-@pytest.fixture
-async def strict_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The app with 3 failed sign-ins allowed per account and 5 per client address."""
-    strict = settings.model_copy(
-        update={
-            "login_attempts_per_account": 3,
-            "login_attempts_per_address": 5,
-            "login_attempts_window_seconds": WINDOW_SECONDS,
-        }
-    )
-    application = create_app(strict)
-    yield application
-    await dispose(application)
-
-
 def _client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(address, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://kino.test")
@@ -133,7 +113,8 @@ async def test_failed_sign_ins_for_one_account_are_answered_429_with_retry_after
         limited = await _attempt(client, account.user.email, account.password)
     assert limited.status_code == 429
     assert error_code(limited) == "rate_limited"
-    assert 0 < int(limited.headers["Retry-After"]) <= WINDOW_SECONDS
+    window = strict_app.state.settings.login_attempts_window_seconds
+    assert 0 < int(limited.headers["Retry-After"]) <= window
 
 
 async def test_account_limit_holds_across_client_addresses(strict_app: FastAPI) -> None:

@@ -136,3 +136,19 @@ async def test_api_key_also_signs_in_to_me(app: FastAPI, client: httpx.AsyncClie
     created = await client.post("/api/v1/api-keys", headers=account.headers, json={"name": "ci"})
     response = await client.get(ME, headers={"X-API-Key": created.json()["key"]})
     assert response.json()["email"] == account.user.email
+
+
+async def test_guessing_the_current_password_is_rate_limited(strict_app: FastAPI) -> None:
+    account = await make_user(strict_app)
+    transport = httpx.ASGITransport(app=strict_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+        guesses = [
+            await client.post(
+                PASSWORD,
+                headers=account.headers,
+                json={"current_password": f"guess-number-{n}", "new_password": NEW_PASSWORD},
+            )
+            for n in range(4)
+        ]
+    assert [guess.status_code for guess in guesses] == [422, 422, 422, 429]
+    assert "Retry-After" in guesses[-1].headers

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
-from pydantic import BaseModel
 
 from kino.core.http import AppSettings, DbSession
 from kino.core.mail import AppMailer, send_quietly
@@ -32,6 +31,7 @@ from kino.identity.schemas import (
     ProfileUpdate,
     RefreshRequest,
     RegisterRequest,
+    ResetRequested,
     RoleUpdate,
     SearchText,
     TokenPair,
@@ -61,10 +61,6 @@ _LOGIN_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-class Accepted(BaseModel):
-    message: str
 
 
 # --- /auth ---------------------------------------------------------------------------------
@@ -148,7 +144,7 @@ async def request_password_reset(
     mailer: AppMailer,
     client_address: ClientAddress,
     background: BackgroundTasks,
-) -> Accepted:
+) -> ResetRequested:
     """Always 202: the answer does not tell whether the address has an account."""
     mail = await sessions.request_password_reset(
         session, settings, limiter, email=body.email, client_address=client_address
@@ -156,7 +152,7 @@ async def request_password_reset(
     if mail is not None:
         # After the response (and so after the commit), and at no cost visible to the caller.
         background.add_task(send_quietly, mailer, mail)
-    return Accepted(message="If an account has this address, a reset link is on its way.")
+    return ResetRequested(message="If an account has this address, a reset link is on its way.")
 
 
 @auth_router.post("/password-reset/confirm", status_code=204)

@@ -96,6 +96,10 @@ class PasswordResetRequest(Strict):
     email: EmailAddress
 
 
+class ResetRequested(BaseModel):
+    message: str
+
+
 class PasswordResetConfirm(Strict):
     token: OpaqueToken
     password: Password
