@@ -81,7 +81,7 @@ class MovieRead(BaseModel):
 class CreditWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int = Field(gt=0)
+    person_id: int = Field(gt=0, le=2**63 - 1)
     role: CreditRole
     character: Annotated[str, StringConstraints(max_length=300)] | None = None
     position: int = Field(default=0, ge=0, le=10_000)
