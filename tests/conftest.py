@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from redis import asyncio as redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kino.app import create_app, dispose
 from kino.core.db import create_engine
 from kino.core.migrate import upgrade
+from kino.identity import passwords
 from kino.settings import Settings
 
 TEST_DATABASE_URL = os.environ.get("KINO_TEST_DATABASE_URL")
@@ -42,6 +45,17 @@ class Backend:
     @property
     def is_sqlite(self) -> bool:
         return self.sqlite_template is not None
+
+
+# Still Argon2id, with the smallest cost: most tests check rules, not the hash's strength
+# (tests/identity/test_passwords.py and the CLI tests use the real parameters).
+_CHEAP_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "_hasher", _CHEAP_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", _CHEAP_HASHER.hash("dummy-password-1"))
 
 
 @pytest.fixture(scope="session", params=MODES)
