@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from kino.catalog.search import search_index_for
 from kino.core.db import Database
 from kino.core.http import install_error_handlers
 from kino.core.mail import create_mailer
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(settings.sqlalchemy_url)
     app.state.mailer = create_mailer(settings)
     app.state.limiter = create_rate_limiter(settings)
+    app.state.search = search_index_for(app.state.db.dialect)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(RequestContextMiddleware)

@@ -1,5 +1,5 @@
 """Typo-tolerant search over films and people, behind one port with two adapters:
-SQLite FTS5 (embedded) and PostgreSQL tsvector + pg_trgm (distributed)."""
+SQLite FTS5 (embedded) and PostgreSQL tsvector (distributed)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,24 @@ class SearchIndex(Protocol):
     async def rebuild(self, session: AsyncSession) -> None:
         """Rebuild the whole index from the catalog tables (after a bulk import)."""
 
-    async def search_movies(self, session: AsyncSession, query: str, *, limit: int) -> list[int]:
-        """Ids of films matching ``query``, best first; drafts included (callers filter)."""
+    async def search_movies(
+        self, session: AsyncSession, query: str, *, limit: int, include_drafts: bool = True
+    ) -> list[int]:
+        """Ids of films matching ``query``, best first; drafts included unless
+        ``include_drafts`` is False (then ``limit`` published films come back when there are)."""
 
     async def search_people(self, session: AsyncSession, query: str, *, limit: int) -> list[int]:
         """Ids of people matching ``query``, best first."""
+
+
+def search_index_for(dialect_name: str) -> SearchIndex:
+    """The adapter for a database dialect ("sqlite" or "postgresql")."""
+    if dialect_name == "sqlite":
+        from kino.catalog.search.sqlite import SqliteSearchIndex
+
+        return SqliteSearchIndex()
+    if dialect_name == "postgresql":
+        from kino.catalog.search.postgres import PostgresSearchIndex
+
+        return PostgresSearchIndex()
+    raise ValueError(f"search has no adapter for the {dialect_name!r} database")

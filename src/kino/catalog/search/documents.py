@@ -1,0 +1,186 @@
+"""What the search index holds for a film or a person, read from the catalog tables.
+
+A film is found by its title and original title, and by the names of the people who matter
+most to it: its directors and writers, and the first few of its cast.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kino.catalog.models import Credit, CreditRole, Movie, Person
+from kino.catalog.search.text import document_words, exact_key
+
+CREDITED_PER_ROLE = 8  # the first eight of each role; a cast of 300 would drown the title
+INDEXED_ROLES = (CreditRole.DIRECTOR, CreditRole.WRITER, CreditRole.ACTOR)
+REBUILD_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class MovieDocument:
+    movie_id: int
+    title: str  # words, space-separated
+    original_title: str
+    people: str
+    title_key: str
+    original_title_key: str | None
+
+    def words(self) -> set[str]:
+        return {*self.title.split(), *self.original_title.split(), *self.people.split()}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonDocument:
+    person_id: int
+    name: str
+    name_key: str
+
+    def words(self) -> set[str]:
+        return set(self.name.split())
+
+
+class _Names:
+    """Names as words, each name folded once however many films credit it."""
+
+    def __init__(self) -> None:
+        self._words: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        words = self._words.get(name)
+        if words is None:
+            words = self._words[name] = " ".join(document_words(name))
+        return words
+
+
+async def movie_documents(
+    session: AsyncSession, movie_ids: Sequence[int], names: _Names | None = None
+) -> list[MovieDocument]:
+    """Documents of these films (films that no longer exist are left out)."""
+    return await _movie_documents(
+        session, Movie.id.in_(movie_ids), Credit.movie_id.in_(movie_ids), names or _Names()
+    )
+
+
+async def all_movie_documents(session: AsyncSession) -> AsyncIterator[list[MovieDocument]]:
+    """Every film's document, a chunk at a time, in id order."""
+    names = _Names()
+    last = 0
+    while True:
+        ids = list(
+            (
+                await session.scalars(
+                    select(Movie.id).where(Movie.id > last).order_by(Movie.id).limit(REBUILD_CHUNK)
+                )
+            ).all()
+        )
+        if not ids:
+            return
+        yield await _movie_documents(
+            session,
+            Movie.id.between(ids[0], ids[-1]),
+            Credit.movie_id.between(ids[0], ids[-1]),
+            names,
+        )
+        last = ids[-1]
+
+
+async def _movie_documents(
+    session: AsyncSession,
+    movies_where: ColumnElement[bool],
+    credits_where: ColumnElement[bool],
+    names: _Names,
+) -> list[MovieDocument]:
+    movies = (
+        await session.execute(
+            select(Movie.id, Movie.title, Movie.original_title)
+            .where(movies_where)
+            .order_by(Movie.id)
+        )
+    ).all()
+    if not movies:
+        return []
+    credited = await _credited_names(session, credits_where)
+    documents = []
+    for movie_id, title, original_title in movies:
+        original = original_title if original_title and original_title != title else None
+        documents.append(
+            MovieDocument(
+                movie_id=movie_id,
+                title=" ".join(document_words(title)),
+                original_title=" ".join(document_words(original)) if original else "",
+                people=" ".join(names(name) for name in credited.get(movie_id, ())),
+                title_key=exact_key(title),
+                original_title_key=exact_key(original) or None,
+            )
+        )
+    return documents
+
+
+async def _credited_names(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> dict[int, list[str]]:
+    ranked = (
+        select(
+            Credit.movie_id,
+            Credit.person_id,
+            Credit.role,
+            func.row_number()
+            .over(
+                partition_by=(Credit.movie_id, Credit.role),
+                order_by=(Credit.position, Credit.id),
+            )
+            .label("rank"),
+        )
+        .where(where, Credit.role.in_(INDEXED_ROLES))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.movie_id, Person.name)
+        .join(Person, Person.id == ranked.c.person_id)
+        .where(ranked.c.rank <= CREDITED_PER_ROLE)
+        .order_by(ranked.c.movie_id, ranked.c.role, ranked.c.rank)
+    )
+    credited: defaultdict[int, list[str]] = defaultdict(list)
+    for movie_id, name in rows:
+        credited[movie_id].append(name)
+    return credited
+
+
+async def person_documents(
+    session: AsyncSession, person_ids: Sequence[int]
+) -> list[PersonDocument]:
+    return await _person_documents(session, Person.id.in_(person_ids))
+
+
+async def all_person_documents(session: AsyncSession) -> AsyncIterator[list[PersonDocument]]:
+    last = 0
+    while True:
+        documents = await _person_documents(session, Person.id > last, limit=REBUILD_CHUNK)
+        if not documents:
+            return
+        yield documents
+        last = documents[-1].person_id
+
+
+async def _person_documents(
+    session: AsyncSession, where: ColumnElement[bool], *, limit: int | None = None
+) -> list[PersonDocument]:
+    rows = await session.execute(
+        select(Person.id, Person.name).where(where).order_by(Person.id).limit(limit)
+    )
+    return [
+        PersonDocument(
+            person_id=person_id, name=" ".join(document_words(name)), name_key=exact_key(name)
+        )
+        for person_id, name in rows
+    ]
+
+
+async def movies_crediting(session: AsyncSession, person_ids: Sequence[int]) -> list[int]:
+    query = select(Credit.movie_id).where(Credit.person_id.in_(person_ids)).distinct()
+    return list((await session.scalars(query)).all())
