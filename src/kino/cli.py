@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kino.core.migrate import pending_migrations, upgrade
 from kino.identity.models import Role
 from kino.settings import Settings
+
+if TYPE_CHECKING:
+    from kino.catalog.seed import SeedReport
 
 app = typer.Typer(help="Kino, an open cinema platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -68,6 +71,61 @@ def users_create(
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"Created {role.value} {email} ({user_id})")
+
+
+@app.command()
+def seed(
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Import the demo catalog: 17,472 films (CC0).")
+    ] = False,
+    titles: Annotated[
+        int | None, typer.Option(help="Make a synthetic catalog of N films.", min=1)
+    ] = None,
+) -> None:
+    """Fill the catalog. Safe to repeat: films already there are skipped."""
+    if not sample and titles is None:
+        typer.echo("error: say what to seed: --sample, --titles N, or both.", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    _require_migrated(settings)
+
+    async def run() -> None:
+        from kino.catalog.sample import seed_sample
+        from kino.catalog.synthetic import seed_synthetic
+        from kino.core.db import Database
+
+        db = Database(settings.sqlalchemy_url)
+        try:
+            if sample:
+                typer.echo(f"Demo catalog: {(await seed_sample(db)).summary()}")
+            if titles is not None:
+                report = await seed_synthetic(db, titles=titles, progress=_print_progress)
+                typer.echo(f"Synthetic catalog of {titles:,} films: {report.summary()}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def _print_progress(report: SeedReport) -> None:
+    typer.echo(f"  {report.films:,} films added ({report.seconds:.0f} s)", err=True)
+
+
+@app.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Try Kino on this machine: migrate, load the demo catalog, create the admin, serve."""
+    from kino.demo import prepare_demo
+
+    settings = Settings()
+    credentials = asyncio.run(prepare_demo(settings, say=typer.echo))
+    if credentials.password is not None:
+        sign_in = f"sign in as {credentials.email} / {credentials.password}"
+    else:
+        sign_in = f"sign in as {credentials.email} ({credentials.note})"
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    typer.secho(f"Kino is running at {url}  —  {sign_in}", fg="green", bold=True)
+    typer.echo(f"The API and its documentation: {url}/docs   (Ctrl-C stops the server)")
+    run_server(settings, host=host, port=port, workers=1)
 
 
 @app.command()
