@@ -101,7 +101,7 @@ def create_rate_limiter(settings: Settings) -> RateLimiter:
     return LimitsRateLimiter(storage, pool=pool)
 
 
-def _rate_limiter(request: Request) -> RateLimiter:
+async def _rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 

@@ -81,7 +81,7 @@ def parse_user_id(value: str) -> uuid.UUID | None:
         return None
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -91,7 +91,7 @@ def _database(request: Request) -> Database:
 AppDatabase = Annotated[Database, Depends(_database)]
 
 
-def _client_address(request: Request) -> str | None:
+async def _client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from kino.catalog.search import SearchIndex
 
 
-def _search_index(request: Request) -> SearchIndex:
+async def _search_index(request: Request) -> SearchIndex:
     index: SearchIndex = request.app.state.search
     return index
 
