@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
@@ -136,17 +137,17 @@ def request_paths(base: str) -> dict[str, list[str]]:
                 start = rng.randint(1930, 2015)
                 params.append(f"year_from={start}&year_to={start + rng.randint(1, 10)}")
             case 2:
-                params.append(f"country={httpx.QueryParams({'c': rng.choice(countries)})['c']}")
+                params.append(urlencode({"country": rng.choice(countries)}))
             case 3:
-                params.append(f"language={rng.choice(languages)}")
+                params.append(urlencode({"language": rng.choice(languages)}))
             case _:
                 params.append(f"genre={rng.choice(genres)}&year_from={rng.randint(1950, 2010)}")
-        listing.append("/api/v1/movies?" + "&".join(params).replace(" ", "%20"))
+        listing.append("/api/v1/movies?" + "&".join(params))
     queries = [search_query(film["title"], rng) for film in films]
     return {
         "list+filter": listing,
         "detail": [f"/api/v1/movies/{film['id']}" for film in films],
-        "search": [f"/api/v1/search?q={httpx.QueryParams({'q': q})['q']}" for q in queries],
+        "search": ["/api/v1/search?" + urlencode({"q": query}) for query in queries],
     }
 
 

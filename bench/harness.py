@@ -96,7 +96,10 @@ def load(
         command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
         command += ["--timeout", "10s", "-s", str(BENCH_DIR / "wrk_paths.lua"), base_url]
         command += ["--", paths_file]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        finished = subprocess.run(command, capture_output=True, text=True)
+        if finished.returncode != 0:
+            raise RuntimeError(f"wrk failed: {finished.stderr or finished.stdout}")
+        output = finished.stdout
     finally:
         os.unlink(paths_file)
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
