@@ -8,14 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kino.catalog.search import search_index_for
+from kino.core.cache import create_cache
 from kino.core.db import Database
 from kino.core.http import install_error_handlers
 from kino.core.mail import create_mailer
 from kino.core.ratelimit import create_rate_limiter
+from kino.core.response_cache import ResponseCacheMiddleware
 from kino.ops.logging import RequestContextMiddleware, configure_logging
 from kino.settings import Settings
 
 API_PREFIX = "/api/v1"
+# What a signed-out visitor reads (and may be served from the response cache); a change made
+# under these paths starts a new cache generation.
+PUBLIC_CATALOG_PREFIXES = tuple(
+    f"{API_PREFIX}/{name}" for name in ("movies", "people", "genres", "search")
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,8 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mailer = create_mailer(settings)
     app.state.limiter = create_rate_limiter(settings)
     app.state.search = search_index_for(app.state.db.dialect)
+    app.state.cache = create_cache(settings)
     install_error_handlers(app)
     _include_routers(app)
+    app.add_middleware(
+        ResponseCacheMiddleware,
+        cache=app.state.cache,
+        prefixes=PUBLIC_CATALOG_PREFIXES,
+        ttl_seconds=settings.cache_ttl_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -47,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def dispose(app: FastAPI) -> None:
     """Release what ``create_app`` opened: the database pool and the ports' connections."""
     await app.state.limiter.close()
+    await app.state.cache.close()
     await app.state.db.dispose()
 
 

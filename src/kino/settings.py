@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: str = "INFO"
 
+    # How long a signed-out visitor's catalog answer may be reused; 0 turns the cache off.
+    cache_ttl_seconds: int = Field(default=10, ge=0, le=3600)
+
     access_token_ttl_seconds: int = Field(default=900, gt=0)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     password_reset_ttl_seconds: int = Field(default=3600, gt=0)
