@@ -5,8 +5,9 @@
 For each catalog (the sample films, and N synthetic titles) and each engine, it seeds a database
 once (kept under bench/.data and in the PostgreSQL database kino_bench_*; re-runs reuse them),
 starts `kino serve` with the same worker count as the baseline, and drives both with wrk at the
-same concurrency. It prints p50/p99 latency, requests/s, and throughput as a share of the bare
-endpoint's.
+same concurrency: once with the response cache off (every request reaches the database) and
+once with it on (signed-out visitors' repeated reads). It prints p50/p99 latency, requests/s,
+and throughput as a share of the bare endpoint's.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> None:
     for catalog in catalogs:
         for engine in args.engines.split(","):
             env = prepare(catalog, engine, args.pg_server)
-            for scenario, result in run_kino(env, args):
+            for scenario, result in run_kino(env, args, cache=False) + run_kino(env, args):
                 results.append(
                     {"catalog": catalog, "engine": engine, "scenario": scenario, **asdict(result)}
                 )
@@ -97,14 +98,19 @@ async def create_database(pg_server: str, name: str) -> None:
         await connection.close()
 
 
-def run_kino(env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, LoadResult]]:
+def run_kino(
+    env: dict[str, str], args: argparse.Namespace, *, cache: bool = True
+) -> list[tuple[str, LoadResult]]:
+    """Load each scenario; without ``cache`` every request reaches the database."""
+    env = {**env, "KINO_CACHE_TTL_SECONDS": "60" if cache else "0"}
+    suffix = " cached" if cache else ""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [KINO, "serve", "--port", str(port), "--workers", str(args.workers)]
     with server(command, env=env, health_url=f"{base}/healthz"):
         scenarios = request_paths(base)
         return [
-            (name, load(base, paths, connections=args.connections, seconds=args.seconds))
+            (name + suffix, load(base, paths, connections=args.connections, seconds=args.seconds))
             for name, paths in scenarios.items()
         ]
 
@@ -171,7 +177,7 @@ def print_row(
     catalog: str, engine: str, scenario: str, result: LoadResult, bare: LoadResult
 ) -> None:
     print(
-        f"{catalog:>8} {engine:>10} {scenario:>14}  p50 {result.p50_ms:7.2f} ms  "
+        f"{catalog:>8} {engine:>10} {scenario:>18}  p50 {result.p50_ms:7.2f} ms  "
         f"p99 {result.p99_ms:7.2f} ms  {result.rps:8.0f} req/s  "
         f"{result.rps / bare.rps:5.2f}x bare  errors {result.errors + result.non_2xx}"
     )
