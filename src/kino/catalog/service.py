@@ -9,7 +9,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,22 @@ CREDIT_ROLE_ORDER = {role: index for index, role in enumerate(CreditRole)}
 PLAIN_MOVIE_FIELDS = frozenset(
     {"original_title", "year", "release_date", "runtime_minutes", "synopsis", "age_rating"}
     | {"status", "access"}
+)
+
+
+Columns = TypeVarTuple("Columns")
+SUMMARY_COLUMNS = (
+    Movie.id,
+    Movie.slug,
+    Movie.title,
+    Movie.year,
+    Movie.runtime_minutes,
+    Movie.age_rating,
+    Movie.status,
+    Movie.access,
+    Movie.popularity,
+    Movie.rating_avg,
+    Movie.rating_count,
 )
 
 
@@ -103,10 +119,11 @@ async def list_movies(
         matching = set((await session.scalars(query)).all())
         page_ids = [movie_id for movie_id in ranked if movie_id in matching]
         page_ids = page_ids[paging.offset : paging.offset + paging.page_size]
+        items = await movie_summaries(session, page_ids)
     else:
-        ordered = _order(query, sort).offset(paging.offset).limit(paging.page_size)
-        page_ids = list((await session.scalars(ordered)).all())
-    items = await movie_summaries(session, page_ids)
+        ordered = _order(query.with_only_columns(*SUMMARY_COLUMNS), sort)
+        rows = (await session.execute(ordered.offset(paging.offset).limit(paging.page_size))).all()
+        items = await _summaries_from_rows(session, rows)
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -149,7 +166,7 @@ async def _genre_id(session: AsyncSession, genre: str) -> int:
     return found or 0
 
 
-def _order(query: Select[Any], sort: MovieSort) -> Select[Any]:
+def _order(query: Select[*Columns], sort: MovieSort) -> Select[*Columns]:
     match sort:
         case MovieSort.TITLE:
             return query.order_by(Movie.sort_title, Movie.id)
@@ -169,26 +186,14 @@ async def movie_summaries(session: AsyncSession, movie_ids: Sequence[int]) -> li
     """Summaries of these films, in the order of ``movie_ids`` (missing ids are skipped)."""
     if not movie_ids:
         return []
-    rows = (
-        await session.execute(
-            select(
-                Movie.id,
-                Movie.slug,
-                Movie.title,
-                Movie.year,
-                Movie.runtime_minutes,
-                Movie.age_rating,
-                Movie.status,
-                Movie.access,
-                Movie.popularity,
-                Movie.rating_avg,
-                Movie.rating_count,
-            ).where(Movie.id.in_(movie_ids))
-        )
-    ).all()
-    genres = await _genre_names(session, movie_ids)
-    by_id = {row.id: MovieSummary(**row._asdict(), genres=genres.get(row.id, [])) for row in rows}
+    rows = (await session.execute(select(*SUMMARY_COLUMNS).where(Movie.id.in_(movie_ids)))).all()
+    by_id = {summary.id: summary for summary in await _summaries_from_rows(session, rows)}
     return [by_id[movie_id] for movie_id in movie_ids if movie_id in by_id]
+
+
+async def _summaries_from_rows(session: AsyncSession, rows: Sequence[Any]) -> list[MovieSummary]:
+    genres = await _genre_names(session, [row.id for row in rows]) if rows else {}
+    return [MovieSummary(**row._asdict(), genres=genres.get(row.id, [])) for row in rows]
 
 
 async def _genre_names(session: AsyncSession, movie_ids: Sequence[int]) -> dict[int, list[str]]:
