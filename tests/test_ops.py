@@ -19,3 +19,14 @@ async def test_unknown_route_answers_json_error(client: httpx.AsyncClient) -> No
 async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
+
+
+async def test_home_page_leads_to_the_api_documentation(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    spec = (await client.get("/openapi.json")).json()
+    assert "/api/v1/movies" in spec["paths"]
+    assert "/api/v1/auth/login" in spec["paths"]

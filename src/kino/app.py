@@ -70,11 +70,13 @@ def _include_routers(app: FastAPI) -> None:
     from kino.catalog.search.api import router as search_router
     from kino.identity.api import router as identity_router
     from kino.ops.api import router as ops_router
+    from kino.web.pages import router as web_router
 
     app.include_router(ops_router)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
+    app.include_router(web_router)
 
 
 def create_app_from_environment() -> FastAPI:
