@@ -5,7 +5,10 @@ Revises: 0001
 Create Date: 2026-11-22 12:00:00.000000
 
 The search tables hold text already normalised by ``kino.catalog.search.text`` (lower case,
-no accents, words joined by single spaces), so neither engine's tokenizer decides anything:
+no accents, words joined by single spaces), so neither engine's tokenizer decides anything.
+A document's ``doc_id`` sorts in order of prominence (a film's popularity, a person's number of
+credits; see ``kino.catalog.search.documents.rank_key``), so that the most prominent matches of
+a broad query are read first and the rest never:
 
 * ``search_movies`` / ``search_people``: the words of each film (title, original title, credited
   people) and person, and the exact keys an exact-title match compares.
@@ -30,7 +33,8 @@ depends_on: str | Sequence[str] | None = None
 SQLITE_UPGRADE = (
     """
     CREATE TABLE search_movies (
-        movie_id INTEGER PRIMARY KEY,
+        doc_id INTEGER PRIMARY KEY,
+        movie_id INTEGER NOT NULL UNIQUE,
         title TEXT NOT NULL,
         original_title TEXT NOT NULL DEFAULT '',
         people TEXT NOT NULL DEFAULT '',
@@ -39,19 +43,23 @@ SQLITE_UPGRADE = (
     )
     """,
     "CREATE INDEX ix_search_movies_title_key ON search_movies (title_key)",
-    "CREATE INDEX ix_search_movies_original_title_key ON search_movies (original_title_key)",
+    # Partial: most films have no original title of their own, and a planner that counts the
+    # NULLs as one key thinks every lookup returns the whole table.
+    "CREATE INDEX ix_search_movies_original_title_key ON search_movies (original_title_key) "
+    "WHERE original_title_key IS NOT NULL",
     # Words are already folded and space-separated: the ascii tokenizer splits on the spaces
     # and keeps every other character. detail=column: no positions, as no phrase has two words.
     """
     CREATE VIRTUAL TABLE search_movies_fts USING fts5(
         title, original_title, people,
-        content='search_movies', content_rowid='movie_id',
+        content='search_movies', content_rowid='doc_id',
         tokenize='ascii', prefix='2 3', detail='column'
     )
     """,
     """
     CREATE TABLE search_people (
-        person_id INTEGER PRIMARY KEY,
+        doc_id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL UNIQUE,
         name TEXT NOT NULL,
         name_key TEXT NOT NULL
     )
@@ -60,7 +68,7 @@ SQLITE_UPGRADE = (
     """
     CREATE VIRTUAL TABLE search_people_fts USING fts5(
         name,
-        content='search_people', content_rowid='person_id',
+        content='search_people', content_rowid='doc_id',
         tokenize='ascii', prefix='2 3', detail='column'
     )
     """,
@@ -93,6 +101,7 @@ POSTGRES_UPGRADE = (
     """
     CREATE TABLE search_movies (
         movie_id BIGINT PRIMARY KEY,
+        doc_id BIGINT NOT NULL CONSTRAINT uq_search_movies_doc_id UNIQUE,
         title TEXT NOT NULL,
         original_title TEXT NOT NULL DEFAULT '',
         people TEXT NOT NULL DEFAULT '',
@@ -109,19 +118,28 @@ POSTGRES_UPGRADE = (
         ) STORED
     )
     """,
-    "CREATE INDEX ix_search_movies_title_words ON search_movies USING gin (title_words)",
-    "CREATE INDEX ix_search_movies_all_words ON search_movies USING gin (all_words)",
+    # fastupdate off: an edit updates the index at once, instead of leaving a pending list
+    # that every search scans until the next vacuum. (A rebuild recreates the indexes.)
+    "CREATE INDEX ix_search_movies_title_words ON search_movies USING gin (title_words) "
+    "WITH (fastupdate = off)",
+    "CREATE INDEX ix_search_movies_all_words ON search_movies USING gin (all_words) "
+    "WITH (fastupdate = off)",
     "CREATE INDEX ix_search_movies_title_key ON search_movies (title_key)",
-    "CREATE INDEX ix_search_movies_original_title_key ON search_movies (original_title_key)",
+    # Partial: most films have no original title of their own, and a planner that counts the
+    # NULLs as one key thinks every lookup returns the whole table.
+    "CREATE INDEX ix_search_movies_original_title_key ON search_movies (original_title_key) "
+    "WHERE original_title_key IS NOT NULL",
     """
     CREATE TABLE search_people (
         person_id BIGINT PRIMARY KEY,
+        doc_id BIGINT NOT NULL CONSTRAINT uq_search_people_doc_id UNIQUE,
         name TEXT NOT NULL,
         name_key TEXT NOT NULL,
         words TSVECTOR GENERATED ALWAYS AS (array_to_tsvector(string_to_array(name, ' '))) STORED
     )
     """,
-    "CREATE INDEX ix_search_people_words ON search_people USING gin (words)",
+    "CREATE INDEX ix_search_people_words ON search_people USING gin (words) "
+    "WITH (fastupdate = off)",
     "CREATE INDEX ix_search_people_name_key ON search_people (name_key)",
     """
     CREATE TABLE search_terms (

@@ -15,16 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog.models import Credit, CreditRole, Movie, MovieStatus, Person
 from kino.catalog.search import SearchIndex
+from kino.catalog.search.postgres import PostgresSearchIndex
+from kino.catalog.search.sqlite import SqliteSearchIndex
 from kino.identity.models import Role
 from tests.factories import make_user
 
 _numbers = itertools.count(1)
 
 
-@pytest.fixture
-def index(app: FastAPI) -> SearchIndex:
-    search: SearchIndex = app.state.search
-    return search
+@pytest.fixture(params=["as-configured", "every-shortcut"])
+def index(app: FastAPI, request: pytest.FixtureRequest) -> SearchIndex:
+    """The app's index, and one that takes its shortcuts for common words on any data (SQLite
+    checks every word but the rarest on the rows; PostgreSQL walks 3 documents, then asks the
+    GIN index): both must find the same."""
+    if request.param == "as-configured":
+        search: SearchIndex = app.state.search
+        return search
+    if app.state.db.dialect == "sqlite":
+        return SqliteSearchIndex(common=0)
+    return PostgresSearchIndex(walk=3, walk_from=0, walk_per_result=0)
 
 
 async def add_person(session: AsyncSession, name: str) -> Person:
@@ -361,21 +370,22 @@ async def snapshot(session: AsyncSession, index: SearchIndex) -> dict[str, objec
     tables = {
         name: [tuple(row) for row in await session.execute(text(query))]
         for name, query in {
-            "movies": "SELECT movie_id, title, original_title, people, title_key, "
+            "movies": "SELECT movie_id, doc_id, title, original_title, people, title_key, "
             "original_title_key FROM search_movies ORDER BY movie_id",
-            "people": "SELECT person_id, name, name_key FROM search_people ORDER BY person_id",
+            "people": "SELECT person_id, doc_id, name, name_key FROM search_people "
+            "ORDER BY person_id",
             "terms": "SELECT term, doc_count FROM search_terms ORDER BY term",
             "keys": "SELECT k.key, t.term, k.deletions FROM search_term_keys k "
             "JOIN search_terms t ON t.id = k.term_id ORDER BY k.key, t.term",
         }.items()
     }
     for query in SNAPSHOT_QUERIES:
-        tables[f"films {query}"] = [
-            (id_,) for id_ in await index.search_movies(session, query, limit=10)
-        ]
-        tables[f"people {query}"] = [
-            (id_,) for id_ in await index.search_people(session, query, limit=10)
-        ]
+        films = await index.search_movies(session, query, limit=10)
+        people = await index.search_people(session, query, limit=10)
+        hits = await index.search(session, query, limit=10)
+        assert (hits.movie_ids, hits.person_ids) == (films, people)
+        tables[f"films {query}"] = [(film,) for film in films]
+        tables[f"people {query}"] = [(person,) for person in people]
     return dict(tables)
 
 

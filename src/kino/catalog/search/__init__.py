@@ -4,9 +4,18 @@ SQLite FTS5 (embedded) and PostgreSQL tsvector (distributed)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHits:
+    """Ids of the films and of the people matching a query, best first."""
+
+    movie_ids: list[int]
+    person_ids: list[int]
 
 
 class SearchIndex(Protocol):
@@ -36,6 +45,12 @@ class SearchIndex(Protocol):
 
     async def search_people(self, session: AsyncSession, query: str, *, limit: int) -> list[int]:
         """Ids of people matching ``query``, best first."""
+
+    async def search(
+        self, session: AsyncSession, query: str, *, limit: int, include_drafts: bool = True
+    ) -> SearchHits:
+        """Films and people for ``query`` at once, up to ``limit`` of each: what
+        ``search_movies`` and ``search_people`` would answer, for less work than both."""
 
 
 def search_index_for(dialect_name: str) -> SearchIndex:

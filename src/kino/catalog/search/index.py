@@ -1,16 +1,19 @@
-"""The search both adapters share: what is stored, how the vocabulary is kept, and how a query
-is answered tier by tier. An adapter adds only its full-text index and its match syntax.
+"""The search both adapters share: what is stored, and how a query is answered tier by tier.
+An adapter adds only its full-text index: how it is kept, and how it finds the documents that
+hold every word of a query.
 
-A query is answered in tiers, each filling what the ones before left:
+Films are ranked in tiers, each filling what the ones before left:
 
 1. films whose whole title (or original title) is the query;
 2. films with every query word in a title, then with every word in a title or a credited name
    (the last word may be a prefix: "termin" finds "Terminator");
 3. the same two with typos forgiven: each word of 5+ letters may also stand for vocabulary words
-   one edit away (two from 9 letters).
+   one edit away, then (from 9 letters) two.
 
-Inside a tier, the more popular film first. A tier is one indexed lookup; a later tier runs only
-when the earlier ones found fewer films than asked for.
+Inside a tier, the more prominent first (the ``doc_id`` order, see ``documents.rank_key``).
+People are ranked the same way by name. Each tier asks for at most ``limit`` documents, and the
+tiers of one step (exact words, one typo, two typos) go to the database as one statement; a
+step runs only when the ones before found fewer than ``limit``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from __future__ import annotations
 import abc
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
-from sqlalchemy import bindparam, column, insert, table, text
+from sqlalchemy import column, insert, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import TextClause
 
+from kino.catalog.search import SearchHits
 from kino.catalog.search.documents import (
     MovieDocument,
     PersonDocument,
@@ -35,27 +39,22 @@ from kino.catalog.search.documents import (
     movies_crediting,
     person_documents,
 )
-from kino.catalog.search.text import (
-    KEY_PREFIX,
-    MAX_WORD_LENGTH,
-    ONE_TYPO_FROM,
-    TWO_TYPOS_FROM,
-    ParsedQuery,
-    QueryWord,
-    deletion_keys,
-    parse_query,
-    term_key_budget,
-    typos_between,
-    vocabulary_of,
+from kino.catalog.search.text import ParsedQuery, QueryWord, parse_query, vocabulary_of
+from kino.catalog.search.vocabulary import (
+    Lexicon,
+    chunks,
+    count_terms,
+    expanding,
+    load_terms,
+    look_up,
 )
 
-CHUNK = 500  # ids per statement
 MIN_PREFIX = 2  # a one-letter prefix would match half the catalog
-MAX_ALTERNATIVES = 16  # vocabulary words one query word may stand for
 
 search_movies_table = table(
     "search_movies",
     column("movie_id"),
+    column("doc_id"),
     column("title"),
     column("original_title"),
     column("people"),
@@ -63,63 +62,12 @@ search_movies_table = table(
     column("original_title_key"),
 )
 search_people_table = table(
-    "search_people", column("person_id"), column("name"), column("name_key")
+    "search_people", column("person_id"), column("doc_id"), column("name"), column("name_key")
 )
-search_terms_table = table("search_terms", column("term"), column("doc_count"))
-
-
-def _expanding(sql: str, *names: str) -> TextClause:
-    return text(sql).bindparams(*(bindparam(name, expanding=True) for name in names))
-
-
-STORED_MOVIES = _expanding(
+STORED_MOVIES = expanding(
     "SELECT title, original_title, people FROM search_movies WHERE movie_id IN :ids", "ids"
 )
-STORED_PEOPLE = _expanding("SELECT name FROM search_people WHERE person_id IN :ids", "ids")
-COUNT_TERMS = text(
-    "INSERT INTO search_terms (term, doc_count) VALUES (:term, :change) "
-    "ON CONFLICT (term) DO UPDATE SET doc_count = search_terms.doc_count + excluded.doc_count"
-)
-KNOWN_TERMS = _expanding("SELECT term FROM search_terms WHERE term IN :terms", "terms")
-TERM_IDS = _expanding("SELECT id, term FROM search_terms WHERE term IN :terms", "terms")
-UNUSED_TERMS = _expanding(
-    "SELECT id, term FROM search_terms WHERE term IN :terms AND doc_count <= 0", "terms"
-)
-ADD_TERM_KEYS = text(
-    "INSERT INTO search_term_keys (key, term_id, deletions) VALUES (:key, :term_id, :deletions) "
-    "ON CONFLICT DO NOTHING"
-)
-DROP_TERM_KEYS = text("DELETE FROM search_term_keys WHERE key = :key AND term_id = :term_id")
-DROP_TERMS = _expanding("DELETE FROM search_terms WHERE id IN :ids", "ids")
-CANDIDATES = _expanding(
-    "SELECT DISTINCT t.term, t.doc_count FROM search_term_keys k "
-    "JOIN search_terms t ON t.id = k.term_id "
-    "WHERE k.key IN :keys AND k.deletions <= :deletions "
-    "AND length(t.term) BETWEEN :shortest AND :longest",
-    "keys",
-)
-# Every vocabulary word's deletion keys (text.deletion_keys, set-based): its stem with no
-# letter, one letter or two letters left out, as far as text.term_key_budget allows.
-ALL_TERM_KEYS = f"""
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {KEY_PREFIX}),
-stems AS (
-    SELECT id, substr(term, 1, {KEY_PREFIX}) AS stem,
-           CASE WHEN length(term) >= {TWO_TYPOS_FROM - 2} THEN 2 ELSE 1 END AS budget
-    FROM search_terms
-    WHERE length(term) BETWEEN {ONE_TYPO_FROM - 1} AND {MAX_WORD_LENGTH + 2}
-)
-INSERT INTO search_term_keys (key, term_id, deletions)
-SELECT stem, id, 0 FROM stems
-UNION ALL
-SELECT substr(stem, 1, a.i - 1) || substr(stem, a.i + 1), id, 1
-FROM stems JOIN n AS a ON a.i <= length(stem)
-UNION ALL
-SELECT substr(stem, 1, a.i - 1) || substr(stem, a.i + 1, b.i - a.i - 1) || substr(stem, b.i + 1),
-       id, 2
-FROM stems JOIN n AS a ON a.i <= length(stem) JOIN n AS b ON b.i > a.i AND b.i <= length(stem)
-WHERE budget = 2
-ON CONFLICT DO NOTHING
-"""
+STORED_PEOPLE = expanding("SELECT name FROM search_people WHERE person_id IN :ids", "ids")
 
 
 class Scope(enum.Enum):
@@ -129,118 +77,115 @@ class Scope(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class WordMatch:
-    """One query word as the index looks for it: itself (or words it begins, when typed last),
-    or any of its alternatives."""
+    """One query word as the index looks for it: itself (or any word it begins, when typed
+    last and long enough), or any of its alternatives."""
 
     word: str
     prefix: bool
     alternatives: tuple[str, ...] = ()
+    documents: int = 0  # documents holding the word, a longer one it begins, or an alternative
 
 
-def _exact(query: ParsedQuery) -> list[WordMatch]:
-    return [WordMatch(word.text, _is_prefix(word)) for word in query.words]
-
-
-def _is_prefix(word: QueryWord) -> bool:
-    return word.prefix and len(word.text) >= MIN_PREFIX
-
-
+@dataclass
 class _Ranking:
     """Ids in the order found, each once, up to ``limit``."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._ids: dict[int, None] = {}
+    limit: int
+    found: dict[int, None] = field(default_factory=dict)
 
     @property
     def full(self) -> bool:
-        return len(self._ids) >= self.limit
+        return len(self.found) >= self.limit
 
     @property
     def wanted(self) -> int:
-        """Rows to fetch so that, after dropping those already found, ``limit`` can be met."""
-        return self.limit + len(self._ids)
+        """Rows a tier must return so that, with those already found left out, ``limit`` can
+        still be met."""
+        return self.limit + len(self.found)
 
-    def add(self, ids: Iterable[int]) -> None:
-        for found in ids:
-            if self.full:
-                return
-            self._ids.setdefault(found)
+    def add(self, found: int) -> None:
+        if not self.full:
+            self.found.setdefault(found)
 
-    @property
-    def ids(self) -> list[int]:
-        return list(self._ids)
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """One tier's query: selects ``id`` and ``rank`` (the doc_id) in rank order, up to a limit.
+    Its parameter names end in the tag it was built with, so arms combine into one statement."""
+
+    sql: str
+    parameters: dict[str, Any]
+
+
+# A tier: given how many rows to return and a tag for its parameters, its query.
+Tier = Callable[[int, str], Arm]
 
 
 class SqlSearchIndex(abc.ABC):
     """A ``SearchIndex`` over the search tables; subclasses provide the full-text part."""
 
-    dialect: ClassVar[str]
+    tiers_in_one_statement: ClassVar[bool] = True
 
     # ------------------------------------------------------------------------------ writing
 
     async def index_movies(self, session: AsyncSession, movie_ids: Sequence[int]) -> None:
-        for ids in _chunks(sorted(set(movie_ids))):
-            old = await self._stored_movie_words(session, ids)
+        for ids in chunks(sorted(set(movie_ids))):
+            old = await self._stored_words(session, STORED_MOVIES, ids)
             await self._delete_movies(session, ids)
             documents = await movie_documents(session, ids)
-            await self._insert_movies(session, documents, bulk=False)
-            await self._count_terms(session, old, [document.words() for document in documents])
+            await self._insert_movies(session, documents)
+            await self._movies_stored(session, [document.movie_id for document in documents])
+            await count_terms(session, old, [document.words() for document in documents])
 
     async def remove_movies(self, session: AsyncSession, movie_ids: Sequence[int]) -> None:
-        for ids in _chunks(sorted(set(movie_ids))):
-            old = await self._stored_movie_words(session, ids)
+        for ids in chunks(sorted(set(movie_ids))):
+            old = await self._stored_words(session, STORED_MOVIES, ids)
             await self._delete_movies(session, ids)
-            await self._count_terms(session, old, [])
+            await count_terms(session, old, [])
 
     async def index_people(self, session: AsyncSession, person_ids: Sequence[int]) -> None:
-        for ids in _chunks(sorted(set(person_ids))):
-            old = await self._stored_person_words(session, ids)
+        for ids in chunks(sorted(set(person_ids))):
+            old = await self._stored_words(session, STORED_PEOPLE, ids)
             await self._delete_people(session, ids)
             documents = await person_documents(session, ids)
-            await self._insert_people(session, documents, bulk=False)
-            await self._count_terms(session, old, [document.words() for document in documents])
+            await self._insert_people(session, documents)
+            await self._people_stored(session, [document.person_id for document in documents])
+            await count_terms(session, old, [document.words() for document in documents])
             # A film is found by the names it credits: a renamed person renames them there too.
             await self.index_movies(session, await movies_crediting(session, ids))
 
     async def remove_people(self, session: AsyncSession, person_ids: Sequence[int]) -> None:
-        for ids in _chunks(sorted(set(person_ids))):
-            old = await self._stored_person_words(session, ids)
+        for ids in chunks(sorted(set(person_ids))):
+            old = await self._stored_words(session, STORED_PEOPLE, ids)
             await self._delete_people(session, ids)
-            await self._count_terms(session, old, [])
+            await count_terms(session, old, [])
 
     async def rebuild(self, session: AsyncSession) -> None:
-        await self._clear(session)
+        finishing = await self._before_rebuild(session)
         vocabulary: Counter[str] = Counter()
         async for movies in all_movie_documents(session):
-            await self._insert_movies(session, movies, bulk=True)
+            await self._insert_movies(session, movies)
             for movie in movies:
                 vocabulary.update(movie.words())
         async for people in all_person_documents(session):
-            await self._insert_people(session, people, bulk=True)
+            await self._insert_people(session, people)
             for person in people:
                 vocabulary.update(person.words())
-        rows = [{"term": term, "doc_count": count} for term, count in vocabulary.items()]
-        for start in range(0, len(rows), 10_000):
-            await session.execute(insert(search_terms_table), rows[start : start + 10_000])
-        await session.execute(text(ALL_TERM_KEYS))
-        await self._after_rebuild(session)
+        await load_terms(session, vocabulary)
+        for statement in finishing:
+            await session.execute(text(statement))
 
-    async def _stored_movie_words(self, session: AsyncSession, ids: list[int]) -> list[set[str]]:
-        rows = await session.execute(STORED_MOVIES, {"ids": ids})
-        return [vocabulary_of(*row) for row in rows]
+    @staticmethod
+    async def _stored_words(session: AsyncSession, query: Any, ids: list[int]) -> list[set[str]]:
+        return [vocabulary_of(*row) for row in await session.execute(query, {"ids": ids})]
 
-    async def _stored_person_words(self, session: AsyncSession, ids: list[int]) -> list[set[str]]:
-        rows = await session.execute(STORED_PEOPLE, {"ids": ids})
-        return [vocabulary_of(name) for (name,) in rows]
-
-    async def _insert_movies(
-        self, session: AsyncSession, documents: list[MovieDocument], *, bulk: bool
-    ) -> None:
+    @staticmethod
+    async def _insert_movies(session: AsyncSession, documents: list[MovieDocument]) -> None:
         if documents:
             rows = [
                 {
                     "movie_id": document.movie_id,
+                    "doc_id": document.doc_id,
                     "title": document.title,
                     "original_title": document.original_title,
                     "people": document.people,
@@ -250,174 +195,102 @@ class SqlSearchIndex(abc.ABC):
                 for document in documents
             ]
             await session.execute(insert(search_movies_table), rows)
-            if not bulk:
-                await self._movies_stored(session, [document.movie_id for document in documents])
 
-    async def _insert_people(
-        self, session: AsyncSession, documents: list[PersonDocument], *, bulk: bool
-    ) -> None:
+    @staticmethod
+    async def _insert_people(session: AsyncSession, documents: list[PersonDocument]) -> None:
         if documents:
             rows = [
-                {"person_id": person.person_id, "name": person.name, "name_key": person.name_key}
+                {
+                    "person_id": person.person_id,
+                    "doc_id": person.doc_id,
+                    "name": person.name,
+                    "name_key": person.name_key,
+                }
                 for person in documents
             ]
             await session.execute(insert(search_people_table), rows)
-            if not bulk:
-                await self._people_stored(session, [person.person_id for person in documents])
-
-    async def _count_terms(
-        self, session: AsyncSession, old: Iterable[set[str]], new: Iterable[set[str]]
-    ) -> None:
-        """Keep each word's document count, its deletion keys, and only words still in use."""
-        change: Counter[str] = Counter()
-        for words in new:
-            change.update(words)
-        for words in old:
-            change.subtract(words)
-        changed = {term: count for term, count in change.items() if count}
-        if not changed:
-            return
-        gained = [term for term, count in changed.items() if count > 0]
-        lost = [term for term, count in changed.items() if count < 0]
-        known = set(await self._scalars(session, KNOWN_TERMS, "terms", gained))
-        await session.execute(
-            COUNT_TERMS, [{"term": term, "change": count} for term, count in changed.items()]
-        )
-        await self._add_term_keys(session, [term for term in gained if term not in known])
-        await self._drop_unused_terms(session, lost)
-
-    async def _add_term_keys(self, session: AsyncSession, terms: list[str]) -> None:
-        rows = []
-        for chunk in _chunks(terms):
-            for term_id, term in await session.execute(TERM_IDS, {"terms": chunk}):
-                rows.extend(_key_rows(term_id, term))
-        if rows:
-            await session.execute(ADD_TERM_KEYS, rows)
-
-    async def _drop_unused_terms(self, session: AsyncSession, terms: list[str]) -> None:
-        for chunk in _chunks(terms):
-            unused = (await session.execute(UNUSED_TERMS, {"terms": chunk})).all()
-            if not unused:
-                continue
-            keys = [row for term_id, term in unused for row in _key_rows(term_id, term)]
-            if keys:
-                await session.execute(DROP_TERM_KEYS, keys)
-            await session.execute(DROP_TERMS, {"ids": [term_id for term_id, _term in unused]})
-
-    @staticmethod
-    async def _scalars(
-        session: AsyncSession, statement: TextClause, name: str, values: list[Any]
-    ) -> list[Any]:
-        found: list[Any] = []
-        for chunk in _chunks(values):
-            found.extend((await session.scalars(statement, {name: chunk})).all())
-        return found
 
     # ------------------------------------------------------------------------------ reading
+
+    async def search(
+        self, session: AsyncSession, query: str, *, limit: int, include_drafts: bool = True
+    ) -> SearchHits:
+        """Films and people for ``query`` at once (they share the work of finding typos)."""
+        return await self._search(session, query, limit, limit, include_drafts)
 
     async def search_movies(
         self, session: AsyncSession, query: str, *, limit: int, include_drafts: bool = True
     ) -> list[int]:
-        """Ids of films matching ``query``, best first; ``include_drafts=False`` leaves drafts
-        out in the database, so that ``limit`` published films come back when there are."""
-        parsed = parse_query(query)
-        if parsed is None or limit < 1:
-            return []
-        ranking = _Ranking(limit)
-        ranking.add(await self._movies_titled(session, parsed.key, include_drafts, limit))
-        await self._fill_movies(session, ranking, _exact(parsed), include_drafts)
-        if not ranking.full:
-            for with_typos in await self._with_typos(session, parsed):
-                await self._fill_movies(session, ranking, with_typos, include_drafts)
-        return ranking.ids
-
-    async def _fill_movies(
-        self,
-        session: AsyncSession,
-        ranking: _Ranking,
-        words: list[WordMatch],
-        include_drafts: bool,
-    ) -> None:
-        for scope in Scope:
-            if ranking.full:
-                return
-            ranking.add(
-                await self._match_movies(
-                    session, words, scope, include_drafts=include_drafts, limit=ranking.wanted
-                )
-            )
+        return (await self._search(session, query, limit, 0, include_drafts)).movie_ids
 
     async def search_people(self, session: AsyncSession, query: str, *, limit: int) -> list[int]:
+        return (await self._search(session, query, 0, limit, include_drafts=True)).person_ids
+
+    async def _search(
+        self,
+        session: AsyncSession,
+        query: str,
+        movie_limit: int,
+        person_limit: int,
+        include_drafts: bool,
+    ) -> SearchHits:
+        movies, people = _Ranking(max(movie_limit, 0)), _Ranking(max(person_limit, 0))
         parsed = parse_query(query)
-        if parsed is None or limit < 1:
-            return []
-        ranking = _Ranking(limit)
-        ranking.add(await self._people_named(session, parsed.key, limit))
-        if not ranking.full:
-            ranking.add(await self._match_people(session, _exact(parsed), limit=ranking.wanted))
-        if not ranking.full:
-            for with_typos in await self._with_typos(session, parsed):
-                if ranking.full:
+        if parsed is not None and not (movies.full and people.full):
+            lexicon = await look_up(session, parsed.words)
+            steps = _steps(parsed, lexicon)
+            for number, words in enumerate(steps):
+                if movies.full and people.full:
                     break
-                ranking.add(await self._match_people(session, with_typos, limit=ranking.wanted))
-        return ranking.ids
+                key = parsed.key if number == 0 and not _any_typos(words) else None
+                await self._run(session, self._tiers(key, words, movies, people, include_drafts))
+        return SearchHits(list(movies.found), list(people.found))
 
-    async def _movies_titled(
-        self, session: AsyncSession, key: str, include_drafts: bool, limit: int
-    ) -> list[int]:
-        statement = text(
-            "SELECT m.id FROM search_movies s JOIN movies m ON m.id = s.movie_id "
-            "WHERE (s.title_key = :key OR s.original_title_key = :key)"
-            f"{'' if include_drafts else ' AND m.status = :published'} "
-            "ORDER BY m.popularity DESC, m.id DESC LIMIT :limit"
-        )
-        parameters = {"key": key, "limit": limit, "published": "published"}
-        if include_drafts:
-            del parameters["published"]
-        return list((await session.scalars(statement, parameters)).all())
-
-    async def _people_named(self, session: AsyncSession, key: str, limit: int) -> list[int]:
-        statement = text(
-            "SELECT person_id FROM search_people WHERE name_key = :key "
-            "ORDER BY person_id LIMIT :limit"
-        )
-        return list((await session.scalars(statement, {"key": key, "limit": limit})).all())
-
-    async def _with_typos(self, session: AsyncSession, query: ParsedQuery) -> list[list[WordMatch]]:
-        """The query's words with the vocabulary words each may stand for: first those one typo
-        away, then those two away. Empty when no word has any (the typo tiers would find
-        nothing new)."""
-        fuzzy = query.fuzzy_words
-        if not fuzzy:
-            return []
-        keys: dict[str, None] = {}
-        for word in fuzzy:
-            keys.update(dict.fromkeys(deletion_keys(word.text, word.budget)))
-        candidates = (
-            await session.execute(
-                CANDIDATES,
-                {
-                    "keys": list(keys),
-                    "deletions": max(word.budget for word in fuzzy),
-                    "shortest": min(word.lengths[0] for word in fuzzy),
-                    "longest": max(word.lengths[1] for word in fuzzy),
-                },
-            )
-        ).all()
-        alternatives = {word: _alternatives(word, candidates) for word in fuzzy}
-        tiers: list[list[WordMatch]] = []
-        for typos in (1, 2):
-            tier = [
-                WordMatch(
-                    word.text,
-                    _is_prefix(word),
-                    tuple(term for term, d in alternatives.get(word, ()) if d <= typos),
-                )
-                for word in query.words
-            ]
-            if tier != (tiers[-1] if tiers else _exact(query)):
-                tiers.append(tier)
+    def _tiers(
+        self,
+        key: str | None,
+        words: list[WordMatch],
+        movies: _Ranking,
+        people: _Ranking,
+        include_drafts: bool,
+    ) -> list[tuple[_Ranking, Tier]]:
+        tiers: list[tuple[_Ranking, Tier]] = []
+        if not movies.full:
+            if key is not None:
+                tiers.append((movies, partial(_movies_titled, key, include_drafts)))
+            for scope in Scope:
+                tiers.append((movies, partial(self._movies_matching, words, scope, include_drafts)))
+        if not people.full:
+            if key is not None:
+                tiers.append((people, partial(_people_named, key)))
+            tiers.append((people, partial(self._people_matching, words)))
         return tiers
+
+    async def _run(self, session: AsyncSession, tiers: list[tuple[_Ranking, Tier]]) -> None:
+        """Runs tiers in order, each adding to its ranking: all in one statement, or (for an
+        engine whose tiers cost more than a round trip) one by one, skipping those whose
+        ranking the ones before filled."""
+        if self.tiers_in_one_statement:
+            await self._run_together(session, tiers)
+            return
+        for ranking, tier in tiers:
+            if not ranking.full:
+                arm = tier(ranking.wanted, "0")
+                statement = text(f"SELECT id FROM ({arm.sql}) AS arm ORDER BY rank")
+                for found in (await session.scalars(statement, arm.parameters)).all():
+                    ranking.add(found)
+
+    @staticmethod
+    async def _run_together(session: AsyncSession, tiers: list[tuple[_Ranking, Tier]]) -> None:
+        arms = [(ranking, tier(ranking.wanted, str(n))) for n, (ranking, tier) in enumerate(tiers)]
+        union = " UNION ALL ".join(
+            f"SELECT {number} AS arm, id, rank FROM ({arm.sql}) AS arm_{number}"
+            for number, (_ranking, arm) in enumerate(arms)
+        )
+        parameters = {name: value for _, arm in arms for name, value in arm.parameters.items()}
+        rows = await session.execute(text(f"{union} ORDER BY arm, rank"), parameters)
+        for number, found, _rank in rows:
+            arms[number][0].add(found)
 
     # ------------------------------------------------------------------------- engine parts
 
@@ -436,55 +309,73 @@ class SqlSearchIndex(abc.ABC):
     async def _delete_people(self, session: AsyncSession, person_ids: list[int]) -> None: ...
 
     @abc.abstractmethod
-    async def _clear(self, session: AsyncSession) -> None:
-        """Empty every search table, before a rebuild."""
+    async def _before_rebuild(self, session: AsyncSession) -> list[str]:
+        """Empty every search table, ready for a bulk load; returns the statements that bring
+        the full-text indexes up to date once the tables are loaded."""
 
     @abc.abstractmethod
-    async def _after_rebuild(self, session: AsyncSession) -> None:
-        """The search tables were bulk-loaded: bring the full-text index up to date."""
+    def _movies_matching(
+        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+    ) -> Arm:
+        """Films with every word in ``scope``, in doc_id order. ``words`` is never empty."""
 
     @abc.abstractmethod
-    async def _match_movies(
-        self,
-        session: AsyncSession,
-        words: list[WordMatch],
-        scope: Scope,
-        *,
-        include_drafts: bool,
-        limit: int,
-    ) -> list[int]:
-        """Films with every word in ``scope``, the more popular first."""
-
-    @abc.abstractmethod
-    async def _match_people(
-        self, session: AsyncSession, words: list[WordMatch], *, limit: int
-    ) -> list[int]:
-        """People with every word in their name, the shorter name first."""
+    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
+        """People with every word in their name, in doc_id order."""
 
 
-def _alternatives(word: QueryWord, candidates: Sequence[Any]) -> list[tuple[str, int]]:
-    """Vocabulary words within ``word``'s typo budget and their distance, the closest and
-    commonest first."""
-    shortest, longest = word.lengths
-    close = []
-    for term, doc_count in candidates:
-        if term != word.text and shortest <= len(term) <= longest:
-            distance = typos_between(word.text, term, word.budget)
-            if distance is not None:
-                close.append((distance, -doc_count, term))
-    close.sort()
-    return [(term, distance) for distance, _count, term in close[:MAX_ALTERNATIVES]]
+def movies_join(include_drafts: bool, alias: str) -> str:
+    """The join that keeps only films still in the catalog, and only published ones for
+    viewers."""
+    status = "" if include_drafts else f" AND m_{alias}.status = 'published'"
+    return f"JOIN movies AS m_{alias} ON m_{alias}.id = {alias}.movie_id{status}"
 
 
-def _key_rows(term_id: int, term: str) -> list[dict[str, Any]]:
-    budget = term_key_budget(term)
-    if budget < 0:
-        return []
-    return [
-        {"key": key, "term_id": term_id, "deletions": deletions}
-        for key, deletions in deletion_keys(term, budget).items()
-    ]
+def _movies_titled(key: str, include_drafts: bool, limit: int, tag: str) -> Arm:
+    """Films whose title or original title is the query, exactly."""
+    sql = (
+        f"SELECT s.movie_id AS id, s.doc_id AS rank FROM search_movies AS s "
+        f"{movies_join(include_drafts, 's')} WHERE s.doc_id IN ("
+        f"SELECT doc_id FROM search_movies WHERE title_key = :key_{tag} UNION ALL "
+        f"SELECT doc_id FROM search_movies WHERE original_title_key = :key_{tag}) "
+        f"ORDER BY s.doc_id LIMIT :limit_{tag}"
+    )
+    return Arm(sql, {f"key_{tag}": key, f"limit_{tag}": limit})
 
 
-def _chunks(values: list[Any]) -> Iterable[list[Any]]:
-    return (values[start : start + CHUNK] for start in range(0, len(values), CHUNK))
+def _people_named(key: str, limit: int, tag: str) -> Arm:
+    sql = (
+        f"SELECT person_id AS id, doc_id AS rank FROM search_people WHERE name_key = :key_{tag} "
+        f"ORDER BY doc_id LIMIT :limit_{tag}"
+    )
+    return Arm(sql, {f"key_{tag}": key, f"limit_{tag}": limit})
+
+
+def _steps(query: ParsedQuery, lexicon: Lexicon) -> list[list[WordMatch]]:
+    """The query's words as each step looks for them: as typed, then with the alternatives one
+    typo away, then two. A step that cannot match (a word in no document) or that adds no
+    alternative to the one before is left out."""
+    steps = []
+    previous: list[WordMatch] | None = None
+    for typos in (0, 1, 2):
+        step = [_word_match(word, lexicon, typos) for word in query.words]
+        if step != previous and all(word.documents for word in step):
+            steps.append(step)
+        previous = step
+    return steps
+
+
+def _word_match(word: QueryWord, lexicon: Lexicon, typos: int) -> WordMatch:
+    prefix = word.prefix and len(word.text) >= MIN_PREFIX
+    close = [match for match in lexicon.alternatives.get(word, ()) if match.typos <= typos]
+    documents = lexicon.documents.get(word.text, 0) + (lexicon.begun if prefix else 0)
+    return WordMatch(
+        word.text,
+        prefix,
+        tuple(match.term for match in close),
+        documents + sum(match.documents for match in close),
+    )
+
+
+def _any_typos(words: list[WordMatch]) -> bool:
+    return any(word.alternatives for word in words)

@@ -1,31 +1,54 @@
 """Search on PostgreSQL: GIN indexes over tsvector columns that the database generates from the
-stored words (``title_words`` for titles, ``all_words`` for titles and credited names)."""
+stored words (``title_words`` for titles, ``all_words`` for titles and credited names).
+
+A GIN index finds matches in physical order, not in prominence order, so a query first reads
+the most prominent documents in doc_id order (a short, bounded walk) and keeps those that match;
+only when they are too few does it take every match from the GIN index and sort them, which is
+cheap exactly then, as the query is a selective one.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kino.catalog.search.index import Scope, SqlSearchIndex, WordMatch, _expanding
+from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, WordMatch, movies_join
+from kino.catalog.search.vocabulary import expanding
 
-DELETE_MOVIES = _expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
-DELETE_PEOPLE = _expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
+WALK = 2_000  # the most prominent documents a common query reads before it asks the GIN index
+WALK_FROM = 500  # documents: a query for a word in fewer goes to the GIN index at once
+DELETE_MOVIES = expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
+DELETE_PEOPLE = expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
 CLEAR = "TRUNCATE search_movies, search_people, search_term_keys, search_terms"
+GIN_INDEXES = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+    "AND tablename IN ('search_movies', 'search_people') AND indexdef LIKE '% USING gin %'"
+)
+# Rows in doc_id order on disk make the walk over the most prominent documents sequential.
+REORDER = (
+    "CLUSTER search_movies USING uq_search_movies_doc_id",
+    "CLUSTER search_people USING uq_search_people_doc_id",
+)
 ANALYZE = "ANALYZE search_movies, search_people, search_terms, search_term_keys"
 COLUMNS = {Scope.TITLE: "title_words", Scope.ALL: "all_words"}
-MOVIES_MATCHING = (
-    "SELECT m.id FROM search_movies AS s JOIN movies AS m ON m.id = s.movie_id "
-    "WHERE s.{column} @@ CAST(:query AS tsquery){status} "
-    "ORDER BY m.popularity DESC, m.id DESC LIMIT :limit"
-)
-PEOPLE_MATCHING = text(
-    "SELECT person_id FROM search_people WHERE words @@ CAST(:query AS tsquery) "
-    "ORDER BY length(name), person_id LIMIT :limit"
-)
 
 
 class PostgresSearchIndex(SqlSearchIndex):
-    dialect = "postgresql"
+    tiers_in_one_statement = False  # a tier costs more than a round trip: stop when full
+
+    def __init__(
+        self, *, walk: int = WALK, walk_from: int = WALK_FROM, walk_per_result: int = 20
+    ) -> None:
+        self.walk = walk
+        self.walk_from = walk_from
+        self.walk_per_result = walk_per_result  # a walk this many times the limit, at least
+
+    def _walk(self, words: list[WordMatch], limit: int) -> int:
+        """How many documents to walk before asking the GIN index (0: ask it at once)."""
+        common = min(word.documents for word in words) >= self.walk_from
+        return self.walk if common and limit * self.walk_per_result <= self.walk else 0
 
     async def _movies_stored(self, session: AsyncSession, movie_ids: list[int]) -> None:
         """The tsvector columns are generated: nothing more to do."""
@@ -39,31 +62,87 @@ class PostgresSearchIndex(SqlSearchIndex):
     async def _delete_people(self, session: AsyncSession, person_ids: list[int]) -> None:
         await session.execute(DELETE_PEOPLE, {"ids": person_ids})
 
-    async def _clear(self, session: AsyncSession) -> None:
+    async def _before_rebuild(self, session: AsyncSession) -> list[str]:
+        """Empties the tables and drops their GIN indexes: building one over loaded rows is
+        many times faster than inserting the rows into it one by one."""
         await session.execute(text(CLEAR))
+        indexes = (await session.execute(text(GIN_INDEXES))).all()
+        for name, _definition in indexes:
+            await session.execute(text(f'DROP INDEX "{name}"'))
+        return [*REORDER, *(definition for _name, definition in indexes), ANALYZE]
 
-    async def _after_rebuild(self, session: AsyncSession) -> None:
-        await session.execute(text(ANALYZE))
+    def _movies_matching(
+        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+    ) -> Arm:
+        return _matching(
+            table="search_movies",
+            id_column="movie_id",
+            words_column=COLUMNS[scope],
+            join=lambda alias: movies_join(include_drafts, alias),
+            words=words,
+            limit=limit,
+            tag=tag,
+            walk=self._walk(words, limit),
+        )
 
-    async def _match_movies(
-        self,
-        session: AsyncSession,
-        words: list[WordMatch],
-        scope: Scope,
-        *,
-        include_drafts: bool,
-        limit: int,
-    ) -> list[int]:
-        status = "" if include_drafts else " AND m.status = 'published'"
-        statement = text(MOVIES_MATCHING.format(column=COLUMNS[scope], status=status))
-        parameters = {"query": ts_query(words), "limit": limit}
-        return list((await session.scalars(statement, parameters)).all())
+    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
+        return _matching(
+            table="search_people",
+            id_column="person_id",
+            words_column="words",
+            join=lambda _alias: "",
+            words=words,
+            limit=limit,
+            tag=tag,
+            walk=self._walk(words, limit),
+        )
 
-    async def _match_people(
-        self, session: AsyncSession, words: list[WordMatch], *, limit: int
-    ) -> list[int]:
-        parameters = {"query": ts_query(words), "limit": limit}
-        return list((await session.scalars(PEOPLE_MATCHING, parameters)).all())
+
+def _matching(
+    *,
+    table: str,
+    id_column: str,
+    words_column: str,
+    join: Callable[[str], str],
+    words: list[WordMatch],
+    limit: int,
+    tag: str,
+    walk: int,
+) -> Arm:
+    """Documents of ``table`` holding ``words``, in doc_id order. A common query walks the
+    first ``walk`` documents and keeps those that match, taking the rest from the GIN index
+    only when the walk found too few (a CTE is computed when first read); a rare one (or a long
+    list: ``walk`` 0) takes every match from the GIN index and sorts them."""
+    query = f"CAST(:query_{tag} AS tsquery)"
+    hits = (
+        f"WITH hits AS MATERIALIZED (SELECT {id_column}, doc_id FROM {table} "
+        f"WHERE {words_column} @@ {query}) "
+    )
+    parameters = {f"query_{tag}": ts_query(words), f"limit_{tag}": limit}
+    if not walk:
+        sql = f"{hits}{_sorted_hits(id_column, join, '')} LIMIT :limit_{tag}"
+        return Arm(sql, parameters)
+    walked = (
+        f"SELECT top.{id_column} AS id, top.doc_id AS rank FROM ("
+        f"SELECT {id_column}, doc_id, {words_column} AS words FROM {table} "
+        f"ORDER BY doc_id LIMIT {walk}) AS top {join('top')} "
+        f"WHERE top.words @@ {query} ORDER BY top.doc_id"
+    )
+    beyond = (
+        f"WHERE doc_id > (SELECT max(doc_id) FROM "
+        f"(SELECT doc_id FROM {table} ORDER BY doc_id LIMIT {walk}) AS walked)"
+    )
+    sql = f"{hits}({walked}) UNION ALL ({_sorted_hits(id_column, join, beyond)}) LIMIT :limit_{tag}"
+    return Arm(sql, parameters)
+
+
+def _sorted_hits(id_column: str, join: Callable[[str], str], where: str) -> str:
+    """The CTE's matches in doc_id order, sorted before the join so that the join stops at the
+    limit."""
+    return (
+        f"SELECT h.{id_column} AS id, h.doc_id AS rank "
+        f"FROM (SELECT * FROM hits {where} ORDER BY doc_id) AS h {join('h')} ORDER BY h.doc_id"
+    )
 
 
 def ts_query(words: list[WordMatch]) -> str:

@@ -17,14 +17,11 @@ async def search_catalog(
     session: AsyncSession, index: SearchIndex, query: str, *, limit: int, include_drafts: bool
 ) -> SearchResults:
     """Films and people for ``query``, best first; drafts only for ``include_drafts``."""
-    movie_ids = await index.search_movies(
-        session, query, limit=limit, include_drafts=include_drafts
-    )
-    person_ids = await index.search_people(session, query, limit=limit)
+    hits = await index.search(session, query, limit=limit, include_drafts=include_drafts)
     return SearchResults(
         query=query,
-        movies=await movie_summaries(session, movie_ids),
-        people=await person_summaries(session, person_ids),
+        movies=await movie_summaries(session, hits.movie_ids),
+        people=await person_summaries(session, hits.person_ids),
     )
 
 

@@ -1,8 +1,9 @@
 """Search on SQLite: FTS5 external-content tables over ``search_movies`` and ``search_people``.
 
-FTS5 does not watch its content table, so every change to a search row goes through here: the
-index is told of a row after it is written and before it is deleted (with the values it was
-indexed with), and a rebuild loads the content tables first and indexes them in one pass.
+The FTS rowid is the document's ``doc_id``, so FTS5 returns matches most prominent first and a
+query stops reading at its limit. FTS5 does not watch its content tables: the index is told of
+a row after it is written and before it is deleted (with the values it was indexed with), and a
+rebuild loads the content tables first and indexes them in one pass.
 """
 
 from __future__ import annotations
@@ -10,31 +11,32 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kino.catalog.search.index import Scope, SqlSearchIndex, WordMatch, _expanding
+from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, WordMatch, movies_join
+from kino.catalog.search.vocabulary import expanding
 
-INDEX_MOVIES = _expanding(
+INDEX_MOVIES = expanding(
     "INSERT INTO search_movies_fts (rowid, title, original_title, people) "
-    "SELECT movie_id, title, original_title, people FROM search_movies WHERE movie_id IN :ids",
+    "SELECT doc_id, title, original_title, people FROM search_movies WHERE movie_id IN :ids",
     "ids",
 )
-UNINDEX_MOVIES = _expanding(
+UNINDEX_MOVIES = expanding(
     "INSERT INTO search_movies_fts (search_movies_fts, rowid, title, original_title, people) "
-    "SELECT 'delete', movie_id, title, original_title, people FROM search_movies "
+    "SELECT 'delete', doc_id, title, original_title, people FROM search_movies "
     "WHERE movie_id IN :ids",
     "ids",
 )
-DELETE_MOVIES = _expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
-INDEX_PEOPLE = _expanding(
+DELETE_MOVIES = expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
+INDEX_PEOPLE = expanding(
     "INSERT INTO search_people_fts (rowid, name) "
-    "SELECT person_id, name FROM search_people WHERE person_id IN :ids",
+    "SELECT doc_id, name FROM search_people WHERE person_id IN :ids",
     "ids",
 )
-UNINDEX_PEOPLE = _expanding(
+UNINDEX_PEOPLE = expanding(
     "INSERT INTO search_people_fts (search_people_fts, rowid, name) "
-    "SELECT 'delete', person_id, name FROM search_people WHERE person_id IN :ids",
+    "SELECT 'delete', doc_id, name FROM search_people WHERE person_id IN :ids",
     "ids",
 )
-DELETE_PEOPLE = _expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
+DELETE_PEOPLE = expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
 CLEAR = (
     "DELETE FROM search_movies",
     "DELETE FROM search_people",
@@ -50,65 +52,91 @@ REINDEX = (
     "ANALYZE search_term_keys",
 )
 TITLE_COLUMNS = "{title original_title}"
-MOVIES_MATCHING = (
-    "SELECT m.id FROM search_movies_fts JOIN movies AS m ON m.id = search_movies_fts.rowid "
-    "WHERE search_movies_fts MATCH :match{status} "
-    "ORDER BY m.popularity DESC, m.id DESC LIMIT :limit"
-)
-PEOPLE_MATCHING = text(
-    "SELECT p.person_id FROM search_people_fts "
-    "JOIN search_people AS p ON p.person_id = search_people_fts.rowid "
-    "WHERE search_people_fts MATCH :match "
-    "ORDER BY length(p.name), p.person_id LIMIT :limit"
-)
+TEXTS = {
+    Scope.TITLE: "(' ' || s.title || ' ' || s.original_title || ' ')",
+    Scope.ALL: "(' ' || s.title || ' ' || s.original_title || ' ' || s.people || ' ')",
+}
+COMMON = 5_000  # documents: a word in more is checked on the rows, not matched by FTS5
 
 
 class SqliteSearchIndex(SqlSearchIndex):
-    dialect = "sqlite"
+    def __init__(self, *, common: int = COMMON) -> None:
+        self.common = common
 
     async def _movies_stored(self, session: AsyncSession, movie_ids: list[int]) -> None:
-        await session.execute(INDEX_MOVIES, {"ids": movie_ids})
+        if movie_ids:
+            await session.execute(INDEX_MOVIES, {"ids": movie_ids})
 
     async def _delete_movies(self, session: AsyncSession, movie_ids: list[int]) -> None:
         await session.execute(UNINDEX_MOVIES, {"ids": movie_ids})
         await session.execute(DELETE_MOVIES, {"ids": movie_ids})
 
     async def _people_stored(self, session: AsyncSession, person_ids: list[int]) -> None:
-        await session.execute(INDEX_PEOPLE, {"ids": person_ids})
+        if person_ids:
+            await session.execute(INDEX_PEOPLE, {"ids": person_ids})
 
     async def _delete_people(self, session: AsyncSession, person_ids: list[int]) -> None:
         await session.execute(UNINDEX_PEOPLE, {"ids": person_ids})
         await session.execute(DELETE_PEOPLE, {"ids": person_ids})
 
-    async def _clear(self, session: AsyncSession) -> None:
+    async def _before_rebuild(self, session: AsyncSession) -> list[str]:
         for statement in CLEAR:
             await session.execute(text(statement))
+        return list(REINDEX)
 
-    async def _after_rebuild(self, session: AsyncSession) -> None:
-        for statement in REINDEX:
-            await session.execute(text(statement))
-
-    async def _match_movies(
-        self,
-        session: AsyncSession,
-        words: list[WordMatch],
-        scope: Scope,
-        *,
-        include_drafts: bool,
-        limit: int,
-    ) -> list[int]:
-        match = fts_query(words)
+    def _movies_matching(
+        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+    ) -> Arm:
+        matched, checked = _split(words, self.common)
+        match = fts_query(matched)
         if scope is Scope.TITLE:
             match = f"{TITLE_COLUMNS} : ({match})"
-        status = "" if include_drafts else " AND m.status = 'published'"
-        statement = text(MOVIES_MATCHING.format(status=status))
-        return list((await session.scalars(statement, {"match": match, "limit": limit})).all())
+        checks, parameters = _checks(checked, TEXTS[scope], tag)
+        sql = (
+            "SELECT s.movie_id AS id, s.doc_id AS rank FROM search_movies_fts "
+            "JOIN search_movies AS s ON s.doc_id = search_movies_fts.rowid "
+            f"{movies_join(include_drafts, 's')} "
+            f"WHERE search_movies_fts MATCH :match_{tag}{checks} "
+            f"ORDER BY search_movies_fts.rowid LIMIT :limit_{tag}"
+        )
+        return Arm(sql, {f"match_{tag}": match, f"limit_{tag}": limit, **parameters})
 
-    async def _match_people(
-        self, session: AsyncSession, words: list[WordMatch], *, limit: int
-    ) -> list[int]:
-        parameters = {"match": fts_query(words), "limit": limit}
-        return list((await session.scalars(PEOPLE_MATCHING, parameters)).all())
+    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
+        matched, checked = _split(words, self.common)
+        checks, parameters = _checks(checked, "(' ' || p.name || ' ')", tag)
+        sql = (
+            "SELECT p.person_id AS id, p.doc_id AS rank FROM search_people_fts "
+            "JOIN search_people AS p ON p.doc_id = search_people_fts.rowid "
+            f"WHERE search_people_fts MATCH :match_{tag}{checks} "
+            f"ORDER BY search_people_fts.rowid LIMIT :limit_{tag}"
+        )
+        return Arm(sql, {f"match_{tag}": fts_query(matched), f"limit_{tag}": limit, **parameters})
+
+
+def _split(words: list[WordMatch], common: int) -> tuple[list[WordMatch], list[WordMatch]]:
+    """The words for FTS5 to match, and the common ones to check on each row it returns: FTS5
+    reads every entry of a common word to intersect it with the others, while a row check costs
+    nothing much on the few rows the rarer words leave (always one word is matched)."""
+    rarest = min(range(len(words)), key=lambda number: words[number].documents)
+    is_matched = [word.documents <= common or n == rarest for n, word in enumerate(words)]
+    return (
+        [word for word, matched in zip(words, is_matched, strict=True) if matched],
+        [word for word, matched in zip(words, is_matched, strict=True) if not matched],
+    )
+
+
+def _checks(words: list[WordMatch], text_: str, tag: str) -> tuple[str, dict[str, str]]:
+    """SQL that holds when ``text_`` (space-padded words) has each word (or an alternative);
+    the word being typed may begin a longer one."""
+    clauses: list[str] = []
+    parameters: dict[str, str] = {}
+    for number, word in enumerate(words):
+        options = [f" {word.word} " if not word.prefix else f" {word.word}"]
+        options += [f" {alternative} " for alternative in word.alternatives]
+        names = [f"word_{tag}_{number}_{option}" for option in range(len(options))]
+        parameters.update(zip(names, options, strict=True))
+        clauses.append(" OR ".join(f"instr({text_}, :{name}) > 0" for name in names))
+    return "".join(f" AND ({clause})" for clause in clauses), parameters
 
 
 def fts_query(words: list[WordMatch]) -> str:
