@@ -46,6 +46,7 @@ async def prepare_demo(
     await asyncio.to_thread(upgrade, settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
     try:
+        tell("Loading the demo catalog (the first time takes a little while)…")
         catalog = await seed_sample(db, limit=catalog_limit)
         tell(f"Demo catalog: {catalog.summary()}")
         return await ensure_demo_admin(db, password_file(settings))

@@ -48,6 +48,7 @@ async def seed_sample(
 
 
 def read_sample_films(*, limit: int | None = None) -> Iterator[FilmRecord]:
+    """The demo films in source order (by the source's row id), the first ``limit`` when given."""
     with (
         resources.as_file(resources.files("bokeh_sampledata") / "_data" / "movies.db") as path,
         closing(_open_read_only(path)) as source,

@@ -193,8 +193,8 @@ class SlugAllocator:
         self.taken = set(taken)
         self._next_number: dict[str, int] = {}
 
-    def allocate(self, text_: str, *, year: int | None = None) -> str:
-        base = slugify(text_)
+    def allocate(self, title_or_name: str, *, year: int | None = None) -> str:
+        base = slugify(title_or_name)
         candidates = [base] if year is None else [base, f"{base}-{year}"]
         for candidate in candidates:
             if candidate not in self.taken:
