@@ -87,6 +87,9 @@ SQLITE_UPGRADE = (
         PRIMARY KEY (key, term_id)
     ) WITHOUT ROWID
     """,
+    # Search reads the row counts of ANALYZE (sqlite_stat1) to plan a query: make them exist.
+    "ANALYZE search_movies",
+    "ANALYZE search_people",
 )
 SQLITE_DOWNGRADE = (
     "DROP TABLE search_term_keys",

@@ -32,8 +32,8 @@ def index(app: FastAPI, request: pytest.FixtureRequest) -> SearchIndex:
         search: SearchIndex = app.state.search
         return search
     if app.state.db.dialect == "sqlite":
-        return SqliteSearchIndex(common=0)
-    return PostgresSearchIndex(walk=3, walk_from=0, walk_per_result=0)
+        return SqliteSearchIndex(eager_shortcuts=True)
+    return PostgresSearchIndex(eager_shortcuts=True)
 
 
 async def add_person(session: AsyncSession, name: str) -> Person:

@@ -10,7 +10,6 @@ changes moves in the ranking at its next reindex or rebuild.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ MAX_PROMINENCE = 2**30 - 1  # with the id's 32 bits, a key fits a signed 64-bit 
 CREDITED_PER_ROLE = 8  # the first eight of each role; a cast of 300 would drown the title
 INDEXED_ROLES = (CreditRole.DIRECTOR, CreditRole.WRITER, CreditRole.ACTOR)
 REBUILD_CHUNK = 5_000
+NAME_SEPARATOR = "\x1f"  # the unit separator: in no name, and no part of a word
 
 
 def rank_key(prominence: int, row_id: int) -> int:
@@ -32,6 +32,10 @@ def rank_key(prominence: int, row_id: int) -> int:
     if not 0 < row_id < 2**_ID_BITS:
         raise ValueError(f"search ranks ids from 1 to 2**{_ID_BITS} - 1, not {row_id}")
     return -((min(max(prominence, 0), MAX_PROMINENCE) << _ID_BITS) | row_id)
+
+
+# Reads go through the session's connection (Core, not the ORM): a rebuild reads every film,
+# and the ORM's result machinery would cost more than the query.
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,36 +63,18 @@ class PersonDocument:
         return set(self.name.split())
 
 
-class _Names:
-    """Names as words, each name folded once however many films credit it."""
-
-    def __init__(self) -> None:
-        self._words: dict[str, str] = {}
-
-    def __call__(self, name: str) -> str:
-        words = self._words.get(name)
-        if words is None:
-            words = self._words[name] = " ".join(document_words(name))
-        return words
-
-
-async def movie_documents(
-    session: AsyncSession, movie_ids: Sequence[int], names: _Names | None = None
-) -> list[MovieDocument]:
+async def movie_documents(session: AsyncSession, movie_ids: Sequence[int]) -> list[MovieDocument]:
     """Documents of these films (films that no longer exist are left out)."""
-    return await _movie_documents(
-        session, Movie.id.in_(movie_ids), Credit.movie_id.in_(movie_ids), names or _Names()
-    )
+    return await _movie_documents(session, Movie.id.in_(movie_ids), Credit.movie_id.in_(movie_ids))
 
 
 async def all_movie_documents(session: AsyncSession) -> AsyncIterator[list[MovieDocument]]:
     """Every film's document, a chunk at a time, in id order."""
-    names = _Names()
     last = 0
     while True:
         ids = list(
             (
-                await session.scalars(
+                await (await session.connection()).scalars(
                     select(Movie.id).where(Movie.id > last).order_by(Movie.id).limit(REBUILD_CHUNK)
                 )
             ).all()
@@ -96,22 +82,16 @@ async def all_movie_documents(session: AsyncSession) -> AsyncIterator[list[Movie
         if not ids:
             return
         yield await _movie_documents(
-            session,
-            Movie.id.between(ids[0], ids[-1]),
-            Credit.movie_id.between(ids[0], ids[-1]),
-            names,
+            session, Movie.id.between(ids[0], ids[-1]), Credit.movie_id.between(ids[0], ids[-1])
         )
         last = ids[-1]
 
 
 async def _movie_documents(
-    session: AsyncSession,
-    movies_where: ColumnElement[bool],
-    credits_where: ColumnElement[bool],
-    names: _Names,
+    session: AsyncSession, movies_where: ColumnElement[bool], credits_where: ColumnElement[bool]
 ) -> list[MovieDocument]:
     movies = (
-        await session.execute(
+        await (await session.connection()).execute(
             select(Movie.id, Movie.title, Movie.original_title, Movie.popularity)
             .where(movies_where)
             .order_by(Movie.id)
@@ -129,7 +109,7 @@ async def _movie_documents(
                 doc_id=rank_key(popularity, movie_id),
                 title=" ".join(document_words(title)),
                 original_title=" ".join(document_words(original)) if original else "",
-                people=" ".join(names(name) for name in credited.get(movie_id, ())),
+                people=credited.get(movie_id, ""),
                 title_key=exact_key(title),
                 original_title_key=exact_key(original) or None,
             )
@@ -137,14 +117,14 @@ async def _movie_documents(
     return documents
 
 
-async def _credited_names(
-    session: AsyncSession, where: ColumnElement[bool]
-) -> dict[int, list[str]]:
+async def _credited_names(session: AsyncSession, where: ColumnElement[bool]) -> dict[int, str]:
+    """The words of each film's credited names, one string per film. The database joins the
+    names (a row per film, not per credit); they are sorted here, so that a film's text does not
+    depend on the order in which a plan happened to read its credits."""
     ranked = (
         select(
             Credit.movie_id,
             Credit.person_id,
-            Credit.role,
             func.row_number()
             .over(
                 partition_by=(Credit.movie_id, Credit.role),
@@ -155,23 +135,25 @@ async def _credited_names(
         .where(where, Credit.role.in_(INDEXED_ROLES))
         .subquery()
     )
-    rows = await session.execute(
-        select(ranked.c.movie_id, Person.name)
+    rows = await (await session.connection()).execute(
+        select(ranked.c.movie_id, func.aggregate_strings(Person.name, NAME_SEPARATOR))
         .join(Person, Person.id == ranked.c.person_id)
         .where(ranked.c.rank <= CREDITED_PER_ROLE)
-        .order_by(ranked.c.movie_id, ranked.c.role, ranked.c.rank)
+        .group_by(ranked.c.movie_id)
     )
-    credited: defaultdict[int, list[str]] = defaultdict(list)
-    for movie_id, name in rows:
-        credited[movie_id].append(name)
-    return credited
+    return {
+        movie_id: " ".join(
+            document_words(NAME_SEPARATOR.join(sorted(set(names.split(NAME_SEPARATOR)))))
+        )
+        for movie_id, names in rows
+    }
 
 
 async def person_documents(
     session: AsyncSession, person_ids: Sequence[int]
 ) -> list[PersonDocument]:
     people = (
-        await session.execute(
+        await (await session.connection()).execute(
             select(Person.id, Person.name).where(Person.id.in_(person_ids)).order_by(Person.id)
         )
     ).all()
@@ -182,7 +164,7 @@ async def all_person_documents(session: AsyncSession) -> AsyncIterator[list[Pers
     last = 0
     while True:
         people = (
-            await session.execute(
+            await (await session.connection()).execute(
                 select(Person.id, Person.name)
                 .where(Person.id > last)
                 .order_by(Person.id)
@@ -201,7 +183,7 @@ async def _person_documents(
     """A person is the more prominent the more films credit them."""
     counts = dict(
         (
-            await session.execute(
+            await (await session.connection()).execute(
                 select(Credit.person_id, func.count()).where(credits).group_by(Credit.person_id)
             )
         ).all()
@@ -219,4 +201,4 @@ async def _person_documents(
 
 async def movies_crediting(session: AsyncSession, person_ids: Sequence[int]) -> list[int]:
     query = select(Credit.movie_id).where(Credit.person_id.in_(person_ids)).distinct()
-    return list((await session.scalars(query)).all())
+    return list((await (await session.connection()).scalars(query)).all())

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
-from sqlalchemy import column, insert, table, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog.search import SearchHits
@@ -42,28 +42,27 @@ from kino.catalog.search.documents import (
 from kino.catalog.search.text import ParsedQuery, QueryWord, parse_query, vocabulary_of
 from kino.catalog.search.vocabulary import (
     Lexicon,
+    add_all_keys,
     chunks,
     count_terms,
     expanding,
-    load_terms,
     look_up,
 )
 
 MIN_PREFIX = 2  # a one-letter prefix would match half the catalog
+ROW_COST = 40  # checking a row's words, in index entries read
 
-search_movies_table = table(
-    "search_movies",
-    column("movie_id"),
-    column("doc_id"),
-    column("title"),
-    column("original_title"),
-    column("people"),
-    column("title_key"),
-    column("original_title_key"),
+MOVIE_COLUMNS = (
+    "movie_id",
+    "doc_id",
+    "title",
+    "original_title",
+    "people",
+    "title_key",
+    "original_title_key",
 )
-search_people_table = table(
-    "search_people", column("person_id"), column("doc_id"), column("name"), column("name_key")
-)
+PERSON_COLUMNS = ("person_id", "doc_id", "name", "name_key")
+TERM_COLUMNS = ("term", "doc_count")
 STORED_MOVIES = expanding(
     "SELECT title, original_title, people FROM search_movies WHERE movie_id IN :ids", "ids"
 )
@@ -109,6 +108,17 @@ class _Ranking:
 
 
 @dataclass(frozen=True, slots=True)
+class Terms:
+    """A step's words as an engine searches them."""
+
+    matched: list[WordMatch]  # looked up in the full-text index
+    checked: list[WordMatch]  # common words, checked on the rows the matched ones leave
+    all_words: list[WordMatch]
+    estimate: float  # documents expected to hold every word
+    total: int  # documents in the index
+
+
+@dataclass(frozen=True, slots=True)
 class Arm:
     """One tier's query: selects ``id`` and ``rank`` (the doc_id) in rank order, up to a limit.
     Its parameter names end in the tag it was built with, so arms combine into one statement."""
@@ -125,6 +135,8 @@ class SqlSearchIndex(abc.ABC):
     """A ``SearchIndex`` over the search tables; subclasses provide the full-text part."""
 
     tiers_in_one_statement: ClassVar[bool] = True
+    documents_sql: ClassVar[str]  # the engine's estimate of the documents in the index
+    eager_shortcuts = False  # check every word but the rarest on the rows, on any data (tests)
 
     # ------------------------------------------------------------------------------ writing
 
@@ -171,7 +183,8 @@ class SqlSearchIndex(abc.ABC):
             await self._insert_people(session, people)
             for person in people:
                 vocabulary.update(person.words())
-        await load_terms(session, vocabulary)
+        await self._write_rows(session, "search_terms", TERM_COLUMNS, list(vocabulary.items()))
+        await add_all_keys(session)
         for statement in finishing:
             await session.execute(text(statement))
 
@@ -179,36 +192,26 @@ class SqlSearchIndex(abc.ABC):
     async def _stored_words(session: AsyncSession, query: Any, ids: list[int]) -> list[set[str]]:
         return [vocabulary_of(*row) for row in await session.execute(query, {"ids": ids})]
 
-    @staticmethod
-    async def _insert_movies(session: AsyncSession, documents: list[MovieDocument]) -> None:
-        if documents:
-            rows = [
-                {
-                    "movie_id": document.movie_id,
-                    "doc_id": document.doc_id,
-                    "title": document.title,
-                    "original_title": document.original_title,
-                    "people": document.people,
-                    "title_key": document.title_key,
-                    "original_title_key": document.original_title_key,
-                }
-                for document in documents
-            ]
-            await session.execute(insert(search_movies_table), rows)
+    async def _insert_movies(self, session: AsyncSession, documents: list[MovieDocument]) -> None:
+        rows = [
+            (
+                document.movie_id,
+                document.doc_id,
+                document.title,
+                document.original_title,
+                document.people,
+                document.title_key,
+                document.original_title_key,
+            )
+            for document in documents
+        ]
+        await self._write_rows(session, "search_movies", MOVIE_COLUMNS, rows)
 
-    @staticmethod
-    async def _insert_people(session: AsyncSession, documents: list[PersonDocument]) -> None:
-        if documents:
-            rows = [
-                {
-                    "person_id": person.person_id,
-                    "doc_id": person.doc_id,
-                    "name": person.name,
-                    "name_key": person.name_key,
-                }
-                for person in documents
-            ]
-            await session.execute(insert(search_people_table), rows)
+    async def _insert_people(self, session: AsyncSession, documents: list[PersonDocument]) -> None:
+        rows = [
+            (person.person_id, person.doc_id, person.name, person.name_key) for person in documents
+        ]
+        await self._write_rows(session, "search_people", PERSON_COLUMNS, rows)
 
     # ------------------------------------------------------------------------------ reading
 
@@ -237,19 +240,37 @@ class SqlSearchIndex(abc.ABC):
         movies, people = _Ranking(max(movie_limit, 0)), _Ranking(max(person_limit, 0))
         parsed = parse_query(query)
         if parsed is not None and not (movies.full and people.full):
-            lexicon = await look_up(session, parsed.words)
-            steps = _steps(parsed, lexicon)
-            for number, words in enumerate(steps):
+            lexicon = await look_up(session, parsed.words, self.documents_sql)
+            total = max(lexicon.total, *lexicon.documents.values(), 1)
+            for number, words in enumerate(_steps(parsed, lexicon)):
                 if movies.full and people.full:
                     break
                 key = parsed.key if number == 0 and not _any_typos(words) else None
-                await self._run(session, self._tiers(key, words, movies, people, include_drafts))
+                terms = self._plan(words, total)
+                await self._run(session, self._tiers(key, terms, movies, people, include_drafts))
         return SearchHits(list(movies.found), list(people.found))
+
+    def _plan(self, words: list[WordMatch], total: int) -> Terms:
+        """Which words the full-text index looks up, and which are checked on the rows they
+        leave. Reading an index entry costs about 1/ROW_COST of checking a row: a common word
+        is looked up only while it removes enough rows to pay for reading its entries
+        (assuming words occur independently)."""
+        rest = sorted(words, key=lambda word: word.documents)
+        matched, checked = [rest.pop(0)], []
+        estimate = float(matched[0].documents)
+        for word in rest:
+            share = min(word.documents / total, 1.0)
+            if not self.eager_shortcuts and word.documents < ROW_COST * estimate * (1 - share):
+                matched.append(word)
+            else:
+                checked.append(word)
+            estimate *= share
+        return Terms(matched, checked, all_words=words, estimate=estimate, total=total)
 
     def _tiers(
         self,
         key: str | None,
-        words: list[WordMatch],
+        words: Terms,
         movies: _Ranking,
         people: _Ranking,
         include_drafts: bool,
@@ -295,6 +316,16 @@ class SqlSearchIndex(abc.ABC):
     # ------------------------------------------------------------------------- engine parts
 
     @abc.abstractmethod
+    async def _write_rows(
+        self,
+        session: AsyncSession,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert these rows in the session's transaction, the fastest way the engine has."""
+
+    @abc.abstractmethod
     async def _movies_stored(self, session: AsyncSession, movie_ids: list[int]) -> None:
         """These rows were just added to search_movies: index them."""
 
@@ -315,12 +346,12 @@ class SqlSearchIndex(abc.ABC):
 
     @abc.abstractmethod
     def _movies_matching(
-        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+        self, words: Terms, scope: Scope, include_drafts: bool, limit: int, tag: str
     ) -> Arm:
-        """Films with every word in ``scope``, in doc_id order. ``words`` is never empty."""
+        """Films with every word in ``scope``, in doc_id order."""
 
     @abc.abstractmethod
-    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
+    def _people_matching(self, words: Terms, limit: int, tag: str) -> Arm:
         """People with every word in their name, in doc_id order."""
 
 

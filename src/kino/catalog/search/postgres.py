@@ -9,16 +9,17 @@ cheap exactly then, as the query is a selective one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, WordMatch, movies_join
+from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, Terms, WordMatch, movies_join
 from kino.catalog.search.vocabulary import expanding
 
-WALK = 2_000  # the most prominent documents a common query reads before it asks the GIN index
-WALK_FROM = 500  # documents: a query for a word in fewer goes to the GIN index at once
+WALK = 2_000  # the most documents a query walks before it asks the GIN index
 DELETE_MOVIES = expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
 DELETE_PEOPLE = expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
 CLEAR = "TRUNCATE search_movies, search_people, search_term_keys, search_terms"
@@ -38,17 +39,36 @@ COLUMNS = {Scope.TITLE: "title_words", Scope.ALL: "all_words"}
 class PostgresSearchIndex(SqlSearchIndex):
     tiers_in_one_statement = False  # a tier costs more than a round trip: stop when full
 
-    def __init__(
-        self, *, walk: int = WALK, walk_from: int = WALK_FROM, walk_per_result: int = 20
-    ) -> None:
-        self.walk = walk
-        self.walk_from = walk_from
-        self.walk_per_result = walk_per_result  # a walk this many times the limit, at least
+    # Rows counted by the last ANALYZE or VACUUM (autovacuum keeps it near the truth).
+    documents_sql = (
+        "SELECT CAST(sum(greatest(reltuples, 0)) AS BIGINT) FROM pg_class "
+        "WHERE oid IN (to_regclass('search_movies'), to_regclass('search_people'))"
+    )
 
-    def _walk(self, words: list[WordMatch], limit: int) -> int:
-        """How many documents to walk before asking the GIN index (0: ask it at once)."""
-        common = min(word.documents for word in words) >= self.walk_from
-        return self.walk if common and limit * self.walk_per_result <= self.walk else 0
+    def __init__(self, *, eager_shortcuts: bool = False) -> None:
+        self.eager_shortcuts = eager_shortcuts
+
+    def _walk(self, words: Terms, limit: int) -> int:
+        """How many of the most prominent documents to walk before asking the GIN index: twice
+        as many as should hold ``limit`` matches; 0 (ask it at once) when that is too many."""
+        if self.eager_shortcuts:
+            return 3
+        share = max(words.estimate, 0.5) / words.total
+        walk = math.ceil(2 * limit / share)
+        return max(walk, 50) if walk <= WALK else 0
+
+    async def _write_rows(
+        self,
+        session: AsyncSession,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """COPY, on the session's connection and so in its transaction."""
+        if rows:
+            raw = await (await session.connection()).get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def _movies_stored(self, session: AsyncSession, movie_ids: list[int]) -> None:
         """The tsvector columns are generated: nothing more to do."""
@@ -72,7 +92,7 @@ class PostgresSearchIndex(SqlSearchIndex):
         return [*REORDER, *(definition for _name, definition in indexes), ANALYZE]
 
     def _movies_matching(
-        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+        self, words: Terms, scope: Scope, include_drafts: bool, limit: int, tag: str
     ) -> Arm:
         return _matching(
             table="search_movies",
@@ -85,7 +105,7 @@ class PostgresSearchIndex(SqlSearchIndex):
             walk=self._walk(words, limit),
         )
 
-    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
+    def _people_matching(self, words: Terms, limit: int, tag: str) -> Arm:
         return _matching(
             table="search_people",
             id_column="person_id",
@@ -104,35 +124,51 @@ def _matching(
     id_column: str,
     words_column: str,
     join: Callable[[str], str],
-    words: list[WordMatch],
+    words: Terms,
     limit: int,
     tag: str,
     walk: int,
 ) -> Arm:
-    """Documents of ``table`` holding ``words``, in doc_id order. A common query walks the
-    first ``walk`` documents and keeps those that match, taking the rest from the GIN index
-    only when the walk found too few (a CTE is computed when first read); a rare one (or a long
-    list: ``walk`` 0) takes every match from the GIN index and sorts them."""
+    """Documents of ``table`` holding ``words``, in doc_id order.
+
+    A common query walks the first ``walk`` documents and keeps those that match; when they
+    are too few, the walk goes on to the first WALK; only when those are still too few does it
+    take the rest of the matches from the GIN index and sort them (a CTE is computed when first
+    read, and a UNION ALL under a LIMIT stops reading its parts once it has enough). A rarer
+    query (``walk`` 0) takes every match from the GIN index at once.
+
+    The GIN index looks up only the matched words; the common ones are checked on the rows it
+    returns, by ``ts_match_vq`` (``@@`` as a function, which the planner does not hand to the
+    index)."""
     query = f"CAST(:query_{tag} AS tsquery)"
-    hits = (
-        f"WITH hits AS MATERIALIZED (SELECT {id_column}, doc_id FROM {table} "
-        f"WHERE {words_column} @@ {query}) "
-    )
-    parameters = {f"query_{tag}": ts_query(words), f"limit_{tag}": limit}
+    condition = f"{words_column} @@ CAST(:matched_{tag} AS tsquery)"
+    if words.checked:
+        condition += f" AND ts_match_vq({words_column}, {query})"
+    hits = f"WITH hits AS MATERIALIZED (SELECT {id_column}, doc_id FROM {table} WHERE {condition}) "
+    parameters = {
+        f"query_{tag}": ts_query(words.all_words),
+        f"matched_{tag}": ts_query(words.matched),
+        f"limit_{tag}": limit,
+    }
     if not walk:
         sql = f"{hits}{_sorted_hits(id_column, join, '')} LIMIT :limit_{tag}"
         return Arm(sql, parameters)
-    walked = (
-        f"SELECT top.{id_column} AS id, top.doc_id AS rank FROM ("
+    stages = [(0, walk), (walk, WALK - walk)] if walk < WALK else [(0, walk)]
+    walks = [
+        f"(SELECT top.{id_column} AS id, top.doc_id AS rank FROM ("
         f"SELECT {id_column}, doc_id, {words_column} AS words FROM {table} "
-        f"ORDER BY doc_id LIMIT {walk}) AS top {join('top')} "
-        f"WHERE top.words @@ {query} ORDER BY top.doc_id"
-    )
+        f"ORDER BY doc_id OFFSET {offset} LIMIT {length}) AS top {join('top')} "
+        f"WHERE top.words @@ {query} ORDER BY top.doc_id)"
+        for offset, length in stages
+    ]
     beyond = (
         f"WHERE doc_id > (SELECT max(doc_id) FROM "
-        f"(SELECT doc_id FROM {table} ORDER BY doc_id LIMIT {walk}) AS walked)"
+        f"(SELECT doc_id FROM {table} ORDER BY doc_id LIMIT {max(walk, WALK)}) AS walked)"
     )
-    sql = f"{hits}({walked}) UNION ALL ({_sorted_hits(id_column, join, beyond)}) LIMIT :limit_{tag}"
+    sql = (
+        f"{hits}{' UNION ALL '.join(walks)} "
+        f"UNION ALL ({_sorted_hits(id_column, join, beyond)}) LIMIT :limit_{tag}"
+    )
     return Arm(sql, parameters)
 
 

@@ -8,10 +8,13 @@ rebuild loads the content tables first and indexes them in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, WordMatch, movies_join
+from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, Terms, WordMatch, movies_join
 from kino.catalog.search.vocabulary import expanding
 
 INDEX_MOVIES = expanding(
@@ -56,12 +59,29 @@ TEXTS = {
     Scope.TITLE: "(' ' || s.title || ' ' || s.original_title || ' ')",
     Scope.ALL: "(' ' || s.title || ' ' || s.original_title || ' ' || s.people || ' ')",
 }
-COMMON = 5_000  # documents: a word in more is checked on the rows, not matched by FTS5
 
 
 class SqliteSearchIndex(SqlSearchIndex):
-    def __init__(self, *, common: int = COMMON) -> None:
-        self.common = common
+    # Rows counted by the last ANALYZE (a rebuild runs one; the migration a first).
+    documents_sql = (
+        "SELECT coalesce(sum(CAST(stat AS INTEGER)), 0) FROM sqlite_stat1 "
+        "WHERE idx IN ('ix_search_movies_title_key', 'ix_search_people_name_key')"
+    )
+
+    def __init__(self, *, eager_shortcuts: bool = False) -> None:
+        self.eager_shortcuts = eager_shortcuts
+
+    async def _write_rows(
+        self,
+        session: AsyncSession,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            await (await session.connection()).exec_driver_sql(sql, rows)
 
     async def _movies_stored(self, session: AsyncSession, movie_ids: list[int]) -> None:
         if movie_ids:
@@ -85,13 +105,12 @@ class SqliteSearchIndex(SqlSearchIndex):
         return list(REINDEX)
 
     def _movies_matching(
-        self, words: list[WordMatch], scope: Scope, include_drafts: bool, limit: int, tag: str
+        self, words: Terms, scope: Scope, include_drafts: bool, limit: int, tag: str
     ) -> Arm:
-        matched, checked = _split(words, self.common)
-        match = fts_query(matched)
+        match = fts_query(words.matched)
         if scope is Scope.TITLE:
             match = f"{TITLE_COLUMNS} : ({match})"
-        checks, parameters = _checks(checked, TEXTS[scope], tag)
+        checks, parameters = _checks(words.checked, TEXTS[scope], tag)
         sql = (
             "SELECT s.movie_id AS id, s.doc_id AS rank FROM search_movies_fts "
             "JOIN search_movies AS s ON s.doc_id = search_movies_fts.rowid "
@@ -101,33 +120,22 @@ class SqliteSearchIndex(SqlSearchIndex):
         )
         return Arm(sql, {f"match_{tag}": match, f"limit_{tag}": limit, **parameters})
 
-    def _people_matching(self, words: list[WordMatch], limit: int, tag: str) -> Arm:
-        matched, checked = _split(words, self.common)
-        checks, parameters = _checks(checked, "(' ' || p.name || ' ')", tag)
+    def _people_matching(self, words: Terms, limit: int, tag: str) -> Arm:
+        checks, parameters = _checks(words.checked, "(' ' || p.name || ' ')", tag)
         sql = (
             "SELECT p.person_id AS id, p.doc_id AS rank FROM search_people_fts "
             "JOIN search_people AS p ON p.doc_id = search_people_fts.rowid "
             f"WHERE search_people_fts MATCH :match_{tag}{checks} "
             f"ORDER BY search_people_fts.rowid LIMIT :limit_{tag}"
         )
-        return Arm(sql, {f"match_{tag}": fts_query(matched), f"limit_{tag}": limit, **parameters})
-
-
-def _split(words: list[WordMatch], common: int) -> tuple[list[WordMatch], list[WordMatch]]:
-    """The words for FTS5 to match, and the common ones to check on each row it returns: FTS5
-    reads every entry of a common word to intersect it with the others, while a row check costs
-    nothing much on the few rows the rarer words leave (always one word is matched)."""
-    rarest = min(range(len(words)), key=lambda number: words[number].documents)
-    is_matched = [word.documents <= common or n == rarest for n, word in enumerate(words)]
-    return (
-        [word for word, matched in zip(words, is_matched, strict=True) if matched],
-        [word for word, matched in zip(words, is_matched, strict=True) if not matched],
-    )
+        match = fts_query(words.matched)
+        return Arm(sql, {f"match_{tag}": match, f"limit_{tag}": limit, **parameters})
 
 
 def _checks(words: list[WordMatch], text_: str, tag: str) -> tuple[str, dict[str, str]]:
     """SQL that holds when ``text_`` (space-padded words) has each word (or an alternative);
-    the word being typed may begin a longer one."""
+    the word being typed may begin a longer one. FTS5 reads every entry of a common word to
+    intersect it with the others; a check on the few rows the rarer words leave is cheaper."""
     clauses: list[str] = []
     parameters: dict[str, str] = {}
     for number, word in enumerate(words):

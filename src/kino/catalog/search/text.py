@@ -35,6 +35,10 @@ _APOSTROPHES = "'\u2019\u2018\u02bc`\u00b4"
 # A word: letters and digits, possibly joined by apostrophes ("l'odyssee", "o'brien").
 _WORD = re.compile(rf"[^\W_]+(?:[{_APOSTROPHES}][^\W_]+)*")
 _APOSTROPHE = re.compile(rf"[{_APOSTROPHES}]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# The blocks of combining diacritical marks (category M throughout): the accents of Latin,
+# Greek and Cyrillic letters once NFKD has taken them apart.
+_COMMON_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
 def fold(text: str) -> str:
@@ -42,12 +46,21 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     text = _strip_marks(unicodedata.normalize("NFKD", text)).casefold()
+    if text.isascii():
+        return text
     # Case folding can itself produce decomposable letters ("İ" → "i̇"); fold those too.
     return _strip_marks(unicodedata.normalize("NFKD", text)).translate(_LETTERS)
 
 
 def _strip_marks(text: str) -> str:
-    return "".join(char for char in text if not unicodedata.category(char).startswith("M"))
+    """``text`` without combining marks: the common ones by one regex, any others by their
+    Unicode category, looked for only in what is still not ASCII."""
+    text = _COMMON_MARKS.sub("", text)
+    return text if text.isascii() else _NON_ASCII.sub(_without_marks, text)
+
+
+def _without_marks(run: re.Match[str]) -> str:
+    return "".join(char for char in run[0] if not unicodedata.category(char).startswith("M"))
 
 
 def query_words(text: str) -> list[str]:
@@ -58,8 +71,11 @@ def query_words(text: str) -> list[str]:
 def document_words(text: str) -> list[str]:
     """The words a title or a name is found by: a word joined by an apostrophe is indexed whole
     and in parts, so "L'Odyssée" is found by "lodyssee" and by "odyssee"."""
+    found = _WORD.findall(fold(text))
+    if not _APOSTROPHE.search(text):
+        return found
     words: list[str] = []
-    for word in _WORD.findall(fold(text)):
+    for word in found:
         parts = _APOSTROPHE.split(word)
         words.append("".join(parts))
         if len(parts) > 1:

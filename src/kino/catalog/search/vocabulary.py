@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, column, insert, table, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
@@ -39,8 +39,6 @@ def expanding(sql: str, *names: str) -> TextClause:
 def chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
     return (list(values[start : start + CHUNK]) for start in range(0, len(values), CHUNK))
 
-
-search_terms_table = table("search_terms", column("term"), column("doc_count"))
 
 COUNT_TERMS = text(
     "INSERT INTO search_terms (term, doc_count) VALUES (:term, :change) "
@@ -109,11 +107,8 @@ async def count_terms(
     await _drop_unused(session, [term for term, count in changed.items() if count < 0])
 
 
-async def load_terms(session: AsyncSession, counts: Counter[str]) -> None:
-    """Fill the empty vocabulary at once: the words, then all their keys set-based."""
-    rows = [{"term": term, "doc_count": count} for term, count in counts.items()]
-    for start in range(0, len(rows), 10_000):
-        await session.execute(insert(search_terms_table), rows[start : start + 10_000])
+async def add_all_keys(session: AsyncSession) -> None:
+    """File every word of a freshly loaded vocabulary under its keys, set-based."""
     await session.execute(ALL_TERM_KEYS)
 
 
@@ -165,6 +160,7 @@ class Lexicon:
     documents: dict[str, int]  # documents holding each word as it was typed
     begun: int  # documents holding a longer word that the word being typed begins
     alternatives: dict[QueryWord, list[Alternative]]  # words within each one's typo budget
+    total: int  # documents in the index, as the engine's statistics estimate it
 
 
 # At most this many vocabulary words are counted for the prefix being typed: enough to tell a
@@ -172,10 +168,14 @@ class Lexicon:
 PREFIX_SAMPLE = 1_000
 
 
-async def look_up(session: AsyncSession, words: Sequence[QueryWord]) -> Lexicon:
+async def look_up(session: AsyncSession, words: Sequence[QueryWord], documents_sql: str) -> Lexicon:
     """How many documents hold each query word, and which vocabulary words each may stand
-    for, the closest and then the commonest first: one statement for the whole query."""
-    parts = ["SELECT 0 AS part, term, doc_count FROM search_terms WHERE term IN :terms"]
+    for, the closest and then the commonest first: one statement for the whole query.
+    ``documents_sql`` is the engine's estimate of the documents in the index."""
+    parts = [
+        "SELECT 0 AS part, term, doc_count FROM search_terms WHERE term IN :terms",
+        f"SELECT 3, '', ({documents_sql})",
+    ]
     parameters: dict[str, Any] = {"terms": [word.text for word in words]}
     typed = words[-1]
     if typed.prefix and typed.text[-1] < chr(0x10FFFF):
@@ -206,6 +206,7 @@ async def look_up(session: AsyncSession, words: Sequence[QueryWord]) -> Lexicon:
         documents={term: count for part, term, count in rows if part == 0},
         begun=sum(int(count) for part, _term, count in rows if part == 1),
         alternatives={word: _close_to(word, candidates) for word in fuzzy},
+        total=sum(int(count or 0) for part, _term, count in rows if part == 3),
     )
 
 
