@@ -41,6 +41,8 @@ from kino.catalog.search.documents import (
 )
 from kino.catalog.search.text import ParsedQuery, QueryWord, parse_query, vocabulary_of
 from kino.catalog.search.vocabulary import (
+    NONE,
+    Counts,
     Lexicon,
     add_all_keys,
     chunks,
@@ -62,7 +64,7 @@ MOVIE_COLUMNS = (
     "original_title_key",
 )
 PERSON_COLUMNS = ("person_id", "doc_id", "name", "name_key")
-TERM_COLUMNS = ("term", "doc_count")
+TERM_COLUMNS = ("term", "doc_count", "people_count")
 STORED_MOVIES = expanding(
     "SELECT title, original_title, people FROM search_movies WHERE movie_id IN :ids", "ids"
 )
@@ -82,7 +84,7 @@ class WordMatch:
     word: str
     prefix: bool
     alternatives: tuple[str, ...] = ()
-    documents: int = 0  # documents holding the word, a longer one it begins, or an alternative
+    documents: Counts = NONE  # documents holding the word, one it begins, or an alternative
 
 
 @dataclass
@@ -147,13 +149,14 @@ class SqlSearchIndex(abc.ABC):
             documents = await movie_documents(session, ids)
             await self._insert_movies(session, documents)
             await self._movies_stored(session, [document.movie_id for document in documents])
-            await count_terms(session, old, [document.words() for document in documents])
+            new = [document.words() for document in documents]
+            await count_terms(session, old, new, people=False)
 
     async def remove_movies(self, session: AsyncSession, movie_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(movie_ids))):
             old = await self._stored_words(session, STORED_MOVIES, ids)
             await self._delete_movies(session, ids)
-            await count_terms(session, old, [])
+            await count_terms(session, old, [], people=False)
 
     async def index_people(self, session: AsyncSession, person_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(person_ids))):
@@ -162,7 +165,8 @@ class SqlSearchIndex(abc.ABC):
             documents = await person_documents(session, ids)
             await self._insert_people(session, documents)
             await self._people_stored(session, [document.person_id for document in documents])
-            await count_terms(session, old, [document.words() for document in documents])
+            new = [document.words() for document in documents]
+            await count_terms(session, old, new, people=True)
             # A film is found by the names it credits: a renamed person renames them there too.
             await self.index_movies(session, await movies_crediting(session, ids))
 
@@ -170,7 +174,7 @@ class SqlSearchIndex(abc.ABC):
         for ids in chunks(sorted(set(person_ids))):
             old = await self._stored_words(session, STORED_PEOPLE, ids)
             await self._delete_people(session, ids)
-            await count_terms(session, old, [])
+            await count_terms(session, old, [], people=True)
 
     async def rebuild(self, session: AsyncSession) -> None:
         finishing = await self._before_rebuild(session)
@@ -179,11 +183,14 @@ class SqlSearchIndex(abc.ABC):
             await self._insert_movies(session, movies)
             for movie in movies:
                 vocabulary.update(movie.words())
+        named: Counter[str] = Counter()
         async for people in all_person_documents(session):
             await self._insert_people(session, people)
             for person in people:
-                vocabulary.update(person.words())
-        await self._write_rows(session, "search_terms", TERM_COLUMNS, list(vocabulary.items()))
+                named.update(person.words())
+        vocabulary.update(named)
+        terms = [(term, count, named[term]) for term, count in vocabulary.items()]
+        await self._write_rows(session, "search_terms", TERM_COLUMNS, terms)
         await add_all_keys(session)
         for statement in finishing:
             await session.execute(text(statement))
@@ -240,27 +247,34 @@ class SqlSearchIndex(abc.ABC):
         movies, people = _Ranking(max(movie_limit, 0)), _Ranking(max(person_limit, 0))
         parsed = parse_query(query)
         if parsed is not None and not (movies.full and people.full):
-            lexicon = await look_up(session, parsed.words, self.documents_sql)
-            total = max(lexicon.total, *lexicon.documents.values(), 1)
+            lexicon = await look_up(partial(self._fetch, session), parsed.words, self.documents_sql)
             for number, words in enumerate(_steps(parsed, lexicon)):
                 if movies.full and people.full:
                     break
                 key = parsed.key if number == 0 and not _any_typos(words) else None
-                terms = self._plan(words, total)
-                await self._run(session, self._tiers(key, terms, movies, people, include_drafts))
+                film_terms = self._plan(words, "movies", lexicon.total.movies)
+                person_terms = self._plan(words, "people", lexicon.total.people)
+                tiers = self._tiers(key, film_terms, person_terms, movies, people, include_drafts)
+                await self._run(session, tiers)
         return SearchHits(list(movies.found), list(people.found))
 
-    def _plan(self, words: list[WordMatch], total: int) -> Terms:
-        """Which words the full-text index looks up, and which are checked on the rows they
-        leave. Reading an index entry costs about 1/ROW_COST of checking a row: a common word
-        is looked up only while it removes enough rows to pay for reading its entries
-        (assuming words occur independently)."""
-        rest = sorted(words, key=lambda word: word.documents)
+    def _plan(self, words: list[WordMatch], kind: str, total: int) -> Terms | None:
+        """Which words the full-text index of ``kind`` ("movies" or "people") looks up, and
+        which are checked on the rows they leave; None when a word is in none of its documents.
+
+        Reading an index entry costs about 1/ROW_COST of checking a row: a common word is
+        looked up only while it removes enough rows to pay for reading its entries (assuming
+        words occur independently)."""
+        counts = {id(word): getattr(word.documents, kind) for word in words}
+        if not all(counts.values()):
+            return None
+        total = max(total, *counts.values())
+        rest = sorted(words, key=lambda word: counts[id(word)])
         matched, checked = [rest.pop(0)], []
-        estimate = float(matched[0].documents)
+        estimate = float(counts[id(matched[0])])
         for word in rest:
-            share = min(word.documents / total, 1.0)
-            if not self.eager_shortcuts and word.documents < ROW_COST * estimate * (1 - share):
+            share = counts[id(word)] / total
+            if not self.eager_shortcuts and counts[id(word)] < ROW_COST * estimate * (1 - share):
                 matched.append(word)
             else:
                 checked.append(word)
@@ -270,50 +284,64 @@ class SqlSearchIndex(abc.ABC):
     def _tiers(
         self,
         key: str | None,
-        words: Terms,
+        film_terms: Terms | None,
+        person_terms: Terms | None,
         movies: _Ranking,
         people: _Ranking,
         include_drafts: bool,
     ) -> list[tuple[_Ranking, Tier]]:
         tiers: list[tuple[_Ranking, Tier]] = []
-        if not movies.full:
+        if not movies.full and film_terms is not None:
             if key is not None:
                 tiers.append((movies, partial(_movies_titled, key, include_drafts)))
             for scope in Scope:
-                tiers.append((movies, partial(self._movies_matching, words, scope, include_drafts)))
-        if not people.full:
+                matching = partial(self._movies_matching, film_terms, scope, include_drafts)
+                tiers.append((movies, matching))
+        if not people.full and person_terms is not None:
             if key is not None:
                 tiers.append((people, partial(_people_named, key)))
-            tiers.append((people, partial(self._people_matching, words)))
+            tiers.append((people, partial(self._people_matching, person_terms)))
         return tiers
 
     async def _run(self, session: AsyncSession, tiers: list[tuple[_Ranking, Tier]]) -> None:
         """Runs tiers in order, each adding to its ranking: all in one statement, or (for an
         engine whose tiers cost more than a round trip) one by one, skipping those whose
         ranking the ones before filled."""
+        if not tiers:
+            return
         if self.tiers_in_one_statement:
             await self._run_together(session, tiers)
             return
         for ranking, tier in tiers:
             if not ranking.full:
                 arm = tier(ranking.wanted, "0")
-                statement = text(f"SELECT id FROM ({arm.sql}) AS arm ORDER BY rank")
-                for found in (await session.scalars(statement, arm.parameters)).all():
+                sql = f"SELECT id FROM ({arm.sql}) AS arm ORDER BY rank"
+                for (found,) in await self._fetch(session, sql, arm.parameters):
                     ranking.add(found)
 
-    @staticmethod
-    async def _run_together(session: AsyncSession, tiers: list[tuple[_Ranking, Tier]]) -> None:
+    async def _run_together(
+        self, session: AsyncSession, tiers: list[tuple[_Ranking, Tier]]
+    ) -> None:
         arms = [(ranking, tier(ranking.wanted, str(n))) for n, (ranking, tier) in enumerate(tiers)]
         union = " UNION ALL ".join(
             f"SELECT {number} AS arm, id, rank FROM ({arm.sql}) AS arm_{number}"
             for number, (_ranking, arm) in enumerate(arms)
         )
         parameters = {name: value for _, arm in arms for name, value in arm.parameters.items()}
-        rows = await session.execute(text(f"{union} ORDER BY arm, rank"), parameters)
-        for number, found, _rank in rows:
+        for number, found, _rank in await self._fetch(
+            session, f"{union} ORDER BY arm, rank", parameters
+        ):
             arms[number][0].add(found)
 
     # ------------------------------------------------------------------------- engine parts
+
+    @abc.abstractmethod
+    async def _fetch(
+        self, session: AsyncSession, sql: str, parameters: dict[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """Run a read on the session's connection, straight through the driver: a search makes
+        two or three reads, and SQLAlchemy's execution path costs more than each of them. The
+        SQL has ``:name`` parameters; a list parameter stands for a parenthesised list."""
 
     @abc.abstractmethod
     async def _write_rows(
@@ -390,7 +418,7 @@ def _steps(query: ParsedQuery, lexicon: Lexicon) -> list[list[WordMatch]]:
     previous: list[WordMatch] | None = None
     for typos in (0, 1, 2):
         step = [_word_match(word, lexicon, typos) for word in query.words]
-        if step != previous and all(word.documents for word in step):
+        if step != previous and all(word.documents.both for word in step):
             steps.append(step)
         previous = step
     return steps
@@ -399,12 +427,12 @@ def _steps(query: ParsedQuery, lexicon: Lexicon) -> list[list[WordMatch]]:
 def _word_match(word: QueryWord, lexicon: Lexicon, typos: int) -> WordMatch:
     prefix = word.prefix and len(word.text) >= MIN_PREFIX
     close = [match for match in lexicon.alternatives.get(word, ()) if match.typos <= typos]
-    documents = lexicon.documents.get(word.text, 0) + (lexicon.begun if prefix else 0)
+    documents = lexicon.documents.get(word.text, NONE) + (lexicon.begun if prefix else NONE)
     return WordMatch(
         word.text,
         prefix,
         tuple(match.term for match in close),
-        documents + sum(match.documents for match in close),
+        sum((match.documents for match in close), documents),
     )
 
 

@@ -10,6 +10,7 @@ cheap exactly then, as the query is a selective one.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ REORDER = (
 )
 ANALYZE = "ANALYZE search_movies, search_people, search_terms, search_term_keys"
 COLUMNS = {Scope.TITLE: "title_words", Scope.ALL: "all_words"}
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 class PostgresSearchIndex(SqlSearchIndex):
@@ -41,8 +43,10 @@ class PostgresSearchIndex(SqlSearchIndex):
 
     # Rows counted by the last ANALYZE or VACUUM (autovacuum keeps it near the truth).
     documents_sql = (
-        "SELECT CAST(sum(greatest(reltuples, 0)) AS BIGINT) FROM pg_class "
-        "WHERE oid IN (to_regclass('search_movies'), to_regclass('search_people'))"
+        "SELECT (SELECT CAST(greatest(reltuples, 0) AS BIGINT) FROM pg_class "
+        "WHERE oid = to_regclass('search_movies')) AS movies, "
+        "(SELECT CAST(greatest(reltuples, 0) AS BIGINT) FROM pg_class "
+        "WHERE oid = to_regclass('search_people')) AS people"
     )
 
     def __init__(self, *, eager_shortcuts: bool = False) -> None:
@@ -56,6 +60,27 @@ class PostgresSearchIndex(SqlSearchIndex):
         share = max(words.estimate, 0.5) / words.total
         walk = math.ceil(2 * limit / share)
         return max(walk, 50) if walk <= WALK else 0
+
+    async def _fetch(
+        self, session: AsyncSession, sql: str, parameters: dict[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        raw = await (await session.connection()).get_raw_connection()
+        driver: Any = raw.driver_connection  # asyncpg: prepared once per connection, then cached
+        positions: dict[str, str] = {}
+        values: list[Any] = []
+
+        def bind(name: re.Match[str]) -> str:
+            if name[1] not in positions:
+                value = parameters[name[1]]
+                items = list(value) if isinstance(value, list | tuple) else [value]
+                marks = [f"${len(values) + number + 1}" for number in range(len(items))]
+                values.extend(items)
+                listed = f"({', '.join(marks) or 'NULL'})"
+                positions[name[1]] = listed if isinstance(value, list | tuple) else marks[0]
+            return positions[name[1]]
+
+        rows: Sequence[Sequence[Any]] = await driver.fetch(_PARAMETER.sub(bind, sql), *values)
+        return rows
 
     async def _write_rows(
         self,
@@ -140,8 +165,8 @@ def _matching(
     The GIN index looks up only the matched words; the common ones are checked on the rows it
     returns, by ``ts_match_vq`` (``@@`` as a function, which the planner does not hand to the
     index)."""
-    query = f"CAST(:query_{tag} AS tsquery)"
-    condition = f"{words_column} @@ CAST(:matched_{tag} AS tsquery)"
+    query = f"CAST(CAST(:query_{tag} AS TEXT) AS tsquery)"
+    condition = f"{words_column} @@ CAST(CAST(:matched_{tag} AS TEXT) AS tsquery)"
     if words.checked:
         condition += f" AND ts_match_vq({words_column}, {query})"
     hits = f"WITH hits AS MATERIALIZED (SELECT {id_column}, doc_id FROM {table} WHERE {condition}) "

@@ -8,6 +8,7 @@ rebuild loads the content tables first and indexes them in one pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,7 @@ REINDEX = (
     "ANALYZE search_term_keys",
 )
 TITLE_COLUMNS = "{title original_title}"
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 TEXTS = {
     Scope.TITLE: "(' ' || s.title || ' ' || s.original_title || ' ')",
     Scope.ALL: "(' ' || s.title || ' ' || s.original_title || ' ' || s.people || ' ')",
@@ -64,12 +66,35 @@ TEXTS = {
 class SqliteSearchIndex(SqlSearchIndex):
     # Rows counted by the last ANALYZE (a rebuild runs one; the migration a first).
     documents_sql = (
-        "SELECT coalesce(sum(CAST(stat AS INTEGER)), 0) FROM sqlite_stat1 "
-        "WHERE idx IN ('ix_search_movies_title_key', 'ix_search_people_name_key')"
+        "SELECT (SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 "
+        "WHERE idx = 'ix_search_movies_title_key') AS movies, "
+        "(SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 "
+        "WHERE idx = 'ix_search_people_name_key') AS people"
     )
 
     def __init__(self, *, eager_shortcuts: bool = False) -> None:
         self.eager_shortcuts = eager_shortcuts
+
+    async def _fetch(
+        self, session: AsyncSession, sql: str, parameters: dict[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        raw = await (await session.connection()).get_raw_connection()
+        driver: Any = raw.driver_connection  # aiosqlite: one hop to its thread per statement
+        values: dict[str, Any] = {}
+
+        def bind(name: re.Match[str]) -> str:
+            value = parameters[name[1]]
+            if not isinstance(value, list | tuple):
+                values[name[1]] = value
+                return name[0]
+            names = [f"{name[1]}__{number}" for number in range(len(value))]
+            values.update(zip(names, value, strict=True))
+            return f"({', '.join(f':{each}' for each in names) or 'NULL'})"
+
+        rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(
+            _PARAMETER.sub(bind, sql), values
+        )
+        return rows
 
     async def _write_rows(
         self,

@@ -8,7 +8,7 @@ the keys set-based, in SQL).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,10 @@ def chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
 
 
 COUNT_TERMS = text(
-    "INSERT INTO search_terms (term, doc_count) VALUES (:term, :change) "
-    "ON CONFLICT (term) DO UPDATE SET doc_count = search_terms.doc_count + excluded.doc_count"
+    "INSERT INTO search_terms (term, doc_count, people_count) "
+    "VALUES (:term, :change, :people_change) ON CONFLICT (term) DO UPDATE SET "
+    "doc_count = search_terms.doc_count + excluded.doc_count, "
+    "people_count = search_terms.people_count + excluded.people_count"
 )
 KNOWN_TERMS = expanding("SELECT term FROM search_terms WHERE term IN :terms", "terms")
 TERM_IDS = expanding("SELECT id, term FROM search_terms WHERE term IN :terms", "terms")
@@ -56,7 +58,8 @@ ADD_TERM_KEYS = text(
 DROP_TERM_KEYS = text("DELETE FROM search_term_keys WHERE key = :key AND term_id = :term_id")
 DROP_TERMS = expanding("DELETE FROM search_terms WHERE id IN :ids", "ids")
 CANDIDATES = (
-    "SELECT DISTINCT 2, t.term, t.doc_count FROM search_term_keys AS k "
+    "SELECT DISTINCT 2, t.term, t.doc_count - t.people_count, t.people_count "
+    "FROM search_term_keys AS k "
     "JOIN search_terms AS t ON t.id = k.term_id "
     "WHERE k.key IN :keys AND k.deletions <= :deletions "
     "AND length(t.term) BETWEEN :shortest AND :longest"
@@ -86,10 +89,10 @@ ON CONFLICT DO NOTHING
 
 
 async def count_terms(
-    session: AsyncSession, old: Iterable[set[str]], new: Iterable[set[str]]
+    session: AsyncSession, old: Iterable[set[str]], new: Iterable[set[str]], *, people: bool
 ) -> None:
-    """Documents with the words ``old`` now hold ``new``: keep each word's document count, its
-    keys, and only the words still in use."""
+    """Documents (of people, or of films) with the words ``old`` now hold ``new``: keep each
+    word's document counts, its keys, and only the words still in use."""
     change: Counter[str] = Counter()
     for words in new:
         change.update(words)
@@ -101,7 +104,11 @@ async def count_terms(
     gained = [term for term, count in changed.items() if count > 0]
     known = {term for chunk in chunks(gained) for term in await _scalars(session, chunk)}
     await session.execute(
-        COUNT_TERMS, [{"term": term, "change": count} for term, count in changed.items()]
+        COUNT_TERMS,
+        [
+            {"term": term, "change": count, "people_change": count if people else 0}
+            for term, count in changed.items()
+        ],
     )
     await _add_keys(session, [term for term in gained if term not in known])
     await _drop_unused(session, [term for term, count in changed.items() if count < 0])
@@ -147,20 +154,38 @@ def _key_rows(term_id: int, term: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Counts:
+    """Documents of films and of people."""
+
+    movies: int = 0
+    people: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.movies + other.movies, self.people + other.people)
+
+    @property
+    def both(self) -> int:
+        return self.movies + self.people
+
+
+NONE = Counts()
+
+
+@dataclass(frozen=True, slots=True)
 class Alternative:
     term: str
     typos: int
-    documents: int
+    documents: Counts
 
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     """What the vocabulary knows of a query's words."""
 
-    documents: dict[str, int]  # documents holding each word as it was typed
-    begun: int  # documents holding a longer word that the word being typed begins
+    documents: dict[str, Counts]  # documents holding each word as it was typed
+    begun: Counts  # documents holding a longer word that the word being typed begins
     alternatives: dict[QueryWord, list[Alternative]]  # words within each one's typo budget
-    total: int  # documents in the index, as the engine's statistics estimate it
+    total: Counts  # documents in the index, as the engine's statistics estimate it
 
 
 # At most this many vocabulary words are counted for the prefix being typed: enough to tell a
@@ -168,20 +193,28 @@ class Lexicon:
 PREFIX_SAMPLE = 1_000
 
 
-async def look_up(session: AsyncSession, words: Sequence[QueryWord], documents_sql: str) -> Lexicon:
+# Runs a read on the session's connection: SQL with ``:name`` parameters (a list parameter
+# stands for a parenthesised list, as in ``IN :terms``), returning the rows.
+Fetch = Callable[[str, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+async def look_up(fetch: Fetch, words: Sequence[QueryWord], documents_sql: str) -> Lexicon:
     """How many documents hold each query word, and which vocabulary words each may stand
     for, the closest and then the commonest first: one statement for the whole query.
     ``documents_sql`` is the engine's estimate of the documents in the index."""
     parts = [
-        "SELECT 0 AS part, term, doc_count FROM search_terms WHERE term IN :terms",
-        f"SELECT 3, '', ({documents_sql})",
+        "SELECT 0 AS part, term, doc_count - people_count AS movies, people_count "
+        "FROM search_terms WHERE term IN :terms",
+        f"SELECT 3, '', movies, people FROM ({documents_sql}) AS total",
     ]
     parameters: dict[str, Any] = {"terms": [word.text for word in words]}
     typed = words[-1]
     if typed.prefix and typed.text[-1] < chr(0x10FFFF):
         parts.append(
-            "SELECT 1, '', coalesce(sum(doc_count), 0) FROM (SELECT doc_count FROM search_terms "
-            f"WHERE term > :typed AND term < :beyond LIMIT {PREFIX_SAMPLE}) AS begun"
+            "SELECT 1, '', coalesce(sum(doc_count - people_count), 0), "
+            "coalesce(sum(people_count), 0) FROM (SELECT doc_count, people_count "
+            "FROM search_terms WHERE term > :typed AND term < :beyond "
+            f"LIMIT {PREFIX_SAMPLE}) AS begun"
         )
         parameters |= {
             "typed": typed.text,
@@ -199,24 +232,29 @@ async def look_up(session: AsyncSession, words: Sequence[QueryWord], documents_s
             "shortest": min(word.lengths[0] for word in fuzzy),
             "longest": max(word.lengths[1] for word in fuzzy),
         }
-    statement = expanding(" UNION ALL ".join(parts), "terms", *(["keys"] if fuzzy else []))
-    rows = (await session.execute(statement, parameters)).all()
-    candidates = [(term, count) for part, term, count in rows if part == 2]
+    rows = await fetch(" UNION ALL ".join(parts), parameters)
+    counted = [
+        (part, term, Counts(int(movies or 0), int(people or 0)))
+        for part, term, movies, people in rows
+    ]
+    candidates = [(term, counts) for part, term, counts in counted if part == 2]
     return Lexicon(
-        documents={term: count for part, term, count in rows if part == 0},
-        begun=sum(int(count) for part, _term, count in rows if part == 1),
+        documents={term: counts for part, term, counts in counted if part == 0},
+        begun=sum((counts for part, _term, counts in counted if part == 1), NONE),
         alternatives={word: _close_to(word, candidates) for word in fuzzy},
-        total=sum(int(count or 0) for part, _term, count in rows if part == 3),
+        total=sum((counts for part, _term, counts in counted if part == 3), NONE),
     )
 
 
-def _close_to(word: QueryWord, candidates: Sequence[tuple[str, int]]) -> list[Alternative]:
+def _close_to(word: QueryWord, candidates: Sequence[tuple[str, Counts]]) -> list[Alternative]:
     shortest, longest = word.lengths
     close = []
-    for term, doc_count in candidates:
+    for term, counts in candidates:
         if term != word.text and shortest <= len(term) <= longest:
             typos = typos_between(word.text, term, word.budget)
             if typos is not None:
-                close.append((typos, -doc_count, term))
-    close.sort()
-    return [Alternative(term, typos, -count) for typos, count, term in close[:MAX_ALTERNATIVES]]
+                close.append((typos, -counts.both, term, counts))
+    close.sort(key=lambda candidate: candidate[:3])
+    return [
+        Alternative(term, typos, counts) for typos, _count, term, counts in close[:MAX_ALTERNATIVES]
+    ]
