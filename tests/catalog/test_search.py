@@ -374,7 +374,8 @@ async def snapshot(session: AsyncSession, index: SearchIndex) -> dict[str, objec
             "original_title_key FROM search_movies ORDER BY movie_id",
             "people": "SELECT person_id, doc_id, name, name_key FROM search_people "
             "ORDER BY person_id",
-            "terms": "SELECT term, doc_count, people_count FROM search_terms ORDER BY term",
+            "terms": "SELECT term, doc_count, title_count, people_count FROM search_terms "
+            "ORDER BY term",
             "keys": "SELECT k.key, t.term, k.deletions FROM search_term_keys k "
             "JOIN search_terms t ON t.id = k.term_id ORDER BY k.key, t.term",
         }.items()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog.models import Credit, CreditRole, Movie, Person
 from kino.catalog.search.text import document_words, exact_key
+from kino.catalog.search.vocabulary import DocumentWords
 
 _ID_BITS = 32
 MAX_PROMINENCE = 2**30 - 1  # with the id's 32 bits, a key fits a signed 64-bit integer
@@ -48,8 +49,9 @@ class MovieDocument:
     title_key: str
     original_title_key: str | None
 
-    def words(self) -> set[str]:
-        return {*self.title.split(), *self.original_title.split(), *self.people.split()}
+    def words(self) -> DocumentWords:
+        titles = frozenset((*self.title.split(), *self.original_title.split()))
+        return DocumentWords(titles | frozenset(self.people.split()), titles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,8 @@ class PersonDocument:
     name: str
     name_key: str
 
-    def words(self) -> set[str]:
-        return set(self.name.split())
+    def words(self) -> DocumentWords:
+        return DocumentWords(frozenset(self.name.split()), person=True)
 
 
 async def movie_documents(session: AsyncSession, movie_ids: Sequence[int]) -> list[MovieDocument]:

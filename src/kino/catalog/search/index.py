@@ -43,6 +43,7 @@ from kino.catalog.search.text import ParsedQuery, QueryWord, parse_query, vocabu
 from kino.catalog.search.vocabulary import (
     NONE,
     Counts,
+    DocumentWords,
     Lexicon,
     add_all_keys,
     chunks,
@@ -64,7 +65,22 @@ MOVIE_COLUMNS = (
     "original_title_key",
 )
 PERSON_COLUMNS = ("person_id", "doc_id", "name", "name_key")
-TERM_COLUMNS = ("term", "doc_count", "people_count")
+TERM_COLUMNS = ("term", "doc_count", "title_count", "people_count")
+
+
+async def _stored_movie_words(session: AsyncSession, ids: list[int]) -> list[DocumentWords]:
+    rows = await session.execute(STORED_MOVIES, {"ids": ids})
+    return [
+        DocumentWords(vocabulary_of(title, original, people), vocabulary_of(title, original))
+        for title, original, people in rows
+    ]
+
+
+async def _stored_person_words(session: AsyncSession, ids: list[int]) -> list[DocumentWords]:
+    rows = await session.execute(STORED_PEOPLE, {"ids": ids})
+    return [DocumentWords(vocabulary_of(name), person=True) for (name,) in rows]
+
+
 STORED_MOVIES = expanding(
     "SELECT title, original_title, people FROM search_movies WHERE movie_id IN :ids", "ids"
 )
@@ -117,6 +133,7 @@ class Terms:
     checked: list[WordMatch]  # common words, checked on the rows the matched ones leave
     all_words: list[WordMatch]
     estimate: float  # documents expected to hold every word
+    matched_estimate: float  # … and the matched ones, which the full-text index returns
     total: int  # documents in the index
 
 
@@ -144,60 +161,59 @@ class SqlSearchIndex(abc.ABC):
 
     async def index_movies(self, session: AsyncSession, movie_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(movie_ids))):
-            old = await self._stored_words(session, STORED_MOVIES, ids)
+            old = await _stored_movie_words(session, ids)
             await self._delete_movies(session, ids)
             documents = await movie_documents(session, ids)
             await self._insert_movies(session, documents)
             await self._movies_stored(session, [document.movie_id for document in documents])
             new = [document.words() for document in documents]
-            await count_terms(session, old, new, people=False)
+            await count_terms(session, old, new)
 
     async def remove_movies(self, session: AsyncSession, movie_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(movie_ids))):
-            old = await self._stored_words(session, STORED_MOVIES, ids)
+            old = await _stored_movie_words(session, ids)
             await self._delete_movies(session, ids)
-            await count_terms(session, old, [], people=False)
+            await count_terms(session, old, [])
 
     async def index_people(self, session: AsyncSession, person_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(person_ids))):
-            old = await self._stored_words(session, STORED_PEOPLE, ids)
+            old = await _stored_person_words(session, ids)
             await self._delete_people(session, ids)
             documents = await person_documents(session, ids)
             await self._insert_people(session, documents)
             await self._people_stored(session, [document.person_id for document in documents])
             new = [document.words() for document in documents]
-            await count_terms(session, old, new, people=True)
+            await count_terms(session, old, new)
             # A film is found by the names it credits: a renamed person renames them there too.
             await self.index_movies(session, await movies_crediting(session, ids))
 
     async def remove_people(self, session: AsyncSession, person_ids: Sequence[int]) -> None:
         for ids in chunks(sorted(set(person_ids))):
-            old = await self._stored_words(session, STORED_PEOPLE, ids)
+            old = await _stored_person_words(session, ids)
             await self._delete_people(session, ids)
-            await count_terms(session, old, [], people=True)
+            await count_terms(session, old, [])
 
     async def rebuild(self, session: AsyncSession) -> None:
         finishing = await self._before_rebuild(session)
-        vocabulary: Counter[str] = Counter()
+        documents: Counter[str] = Counter()
+        titles: Counter[str] = Counter()
         async for movies in all_movie_documents(session):
             await self._insert_movies(session, movies)
             for movie in movies:
-                vocabulary.update(movie.words())
-        named: Counter[str] = Counter()
-        async for people in all_person_documents(session):
-            await self._insert_people(session, people)
-            for person in people:
-                named.update(person.words())
-        vocabulary.update(named)
-        terms = [(term, count, named[term]) for term, count in vocabulary.items()]
+                words = movie.words()
+                documents.update(words.words)
+                titles.update(words.titles)
+        people: Counter[str] = Counter()
+        async for persons in all_person_documents(session):
+            await self._insert_people(session, persons)
+            for person in persons:
+                people.update(person.words().words)
+        documents.update(people)
+        terms = [(term, count, titles[term], people[term]) for term, count in documents.items()]
         await self._write_rows(session, "search_terms", TERM_COLUMNS, terms)
         await add_all_keys(session)
         for statement in finishing:
             await session.execute(text(statement))
-
-    @staticmethod
-    async def _stored_words(session: AsyncSession, query: Any, ids: list[int]) -> list[set[str]]:
-        return [vocabulary_of(*row) for row in await session.execute(query, {"ids": ids})]
 
     async def _insert_movies(self, session: AsyncSession, documents: list[MovieDocument]) -> None:
         rows = [
@@ -252,15 +268,18 @@ class SqlSearchIndex(abc.ABC):
                 if movies.full and people.full:
                     break
                 key = parsed.key if number == 0 and not _any_typos(words) else None
-                film_terms = self._plan(words, "movies", lexicon.total.movies)
-                person_terms = self._plan(words, "people", lexicon.total.people)
-                tiers = self._tiers(key, film_terms, person_terms, movies, people, include_drafts)
+                plans = {
+                    kind: self._plan(words, kind, getattr(lexicon.total, kind))
+                    for kind in ("titles", "movies", "people")
+                }
+                tiers = self._tiers(key, plans, movies, people, include_drafts)
                 await self._run(session, tiers)
         return SearchHits(list(movies.found), list(people.found))
 
     def _plan(self, words: list[WordMatch], kind: str, total: int) -> Terms | None:
-        """Which words the full-text index of ``kind`` ("movies" or "people") looks up, and
-        which are checked on the rows they leave; None when a word is in none of its documents.
+        """Which words the full-text index looks up in ``kind`` of documents ("titles" of films,
+        "movies" or "people"), and which are checked on the rows they leave; None when a word
+        is in none of those documents.
 
         Reading an index entry costs about 1/ROW_COST of checking a row: a common word is
         looked up only while it removes enough rows to pay for reading its entries (assuming
@@ -271,32 +290,36 @@ class SqlSearchIndex(abc.ABC):
         total = max(total, *counts.values())
         rest = sorted(words, key=lambda word: counts[id(word)])
         matched, checked = [rest.pop(0)], []
-        estimate = float(counts[id(matched[0])])
+        estimate = matched_estimate = float(counts[id(matched[0])])
         for word in rest:
             share = counts[id(word)] / total
             if not self.eager_shortcuts and counts[id(word)] < ROW_COST * estimate * (1 - share):
                 matched.append(word)
+                matched_estimate *= share
             else:
                 checked.append(word)
             estimate *= share
-        return Terms(matched, checked, all_words=words, estimate=estimate, total=total)
+        return Terms(matched, checked, words, estimate, matched_estimate, total)
 
     def _tiers(
         self,
         key: str | None,
-        film_terms: Terms | None,
-        person_terms: Terms | None,
+        plans: dict[str, Terms | None],
         movies: _Ranking,
         people: _Ranking,
         include_drafts: bool,
     ) -> list[tuple[_Ranking, Tier]]:
+        """The tiers worth running: none for a table (or a film's titles) that lacks a word."""
         tiers: list[tuple[_Ranking, Tier]] = []
-        if not movies.full and film_terms is not None:
-            if key is not None:
+        if not movies.full:
+            titles, anywhere = plans["titles"], plans["movies"]
+            if key is not None and titles is not None:
                 tiers.append((movies, partial(_movies_titled, key, include_drafts)))
-            for scope in Scope:
-                matching = partial(self._movies_matching, film_terms, scope, include_drafts)
-                tiers.append((movies, matching))
+            for scope, terms in ((Scope.TITLE, titles), (Scope.ALL, anywhere)):
+                if terms is not None:
+                    matching = partial(self._movies_matching, terms, scope, include_drafts)
+                    tiers.append((movies, matching))
+        person_terms = plans["people"]
         if not people.full and person_terms is not None:
             if key is not None:
                 tiers.append((people, partial(_people_named, key)))

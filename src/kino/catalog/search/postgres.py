@@ -20,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kino.catalog.search.index import Arm, Scope, SqlSearchIndex, Terms, WordMatch, movies_join
 from kino.catalog.search.vocabulary import expanding
 
-WALK = 2_000  # the most documents a query walks before it asks the GIN index
+MAX_WALK = 20_000  # the most documents a query walks before it asks the GIN index
+# Fetching a row the GIN index found costs about this many rows read by a walk (measured:
+# ~2 µs against ~0.7 µs).
+FETCH_COST = 3
 DELETE_MOVIES = expanding("DELETE FROM search_movies WHERE movie_id IN :ids", "ids")
 DELETE_PEOPLE = expanding("DELETE FROM search_people WHERE person_id IN :ids", "ids")
 CLEAR = "TRUNCATE search_movies, search_people, search_term_keys, search_terms"
@@ -54,12 +57,13 @@ class PostgresSearchIndex(SqlSearchIndex):
 
     def _walk(self, words: Terms, limit: int) -> int:
         """How many of the most prominent documents to walk before asking the GIN index: twice
-        as many as should hold ``limit`` matches; 0 (ask it at once) when that is too many."""
+        as many as should hold ``limit`` matches, when reading them costs less than fetching
+        what the GIN index would return; else 0 (ask it at once)."""
         if self.eager_shortcuts:
             return 3
-        share = max(words.estimate, 0.5) / words.total
-        walk = math.ceil(2 * limit / share)
-        return max(walk, 50) if walk <= WALK else 0
+        walk = max(math.ceil(2 * limit * words.total / max(words.estimate, 0.5)), 50)
+        cheaper = walk < FETCH_COST * words.matched_estimate
+        return walk if walk <= MAX_WALK and cheaper else 0
 
     async def _fetch(
         self, session: AsyncSession, sql: str, parameters: dict[str, Any]
@@ -157,7 +161,7 @@ def _matching(
     """Documents of ``table`` holding ``words``, in doc_id order.
 
     A common query walks the first ``walk`` documents and keeps those that match; when they
-    are too few, the walk goes on to the first WALK; only when those are still too few does it
+    are too few, the walk goes on, four times as far; only when those are still too few does it
     take the rest of the matches from the GIN index and sort them (a CTE is computed when first
     read, and a UNION ALL under a LIMIT stops reading its parts once it has enough). A rarer
     query (``walk`` 0) takes every match from the GIN index at once.
@@ -178,7 +182,9 @@ def _matching(
     if not walk:
         sql = f"{hits}{_sorted_hits(id_column, join, '')} LIMIT :limit_{tag}"
         return Arm(sql, parameters)
-    stages = [(0, walk), (walk, WALK - walk)] if walk < WALK else [(0, walk)]
+    # When the first walk finds too few, a longer one (the estimate may be wrong), then the rest.
+    further = min(4 * walk, MAX_WALK)
+    stages = [(0, walk), (walk, further - walk)] if further > walk else [(0, walk)]
     walks = [
         f"(SELECT top.{id_column} AS id, top.doc_id AS rank FROM ("
         f"SELECT {id_column}, doc_id, {words_column} AS words FROM {table} "
@@ -188,7 +194,7 @@ def _matching(
     ]
     beyond = (
         f"WHERE doc_id > (SELECT max(doc_id) FROM "
-        f"(SELECT doc_id FROM {table} ORDER BY doc_id LIMIT {max(walk, WALK)}) AS walked)"
+        f"(SELECT doc_id FROM {table} ORDER BY doc_id LIMIT {max(walk, further)}) AS walked)"
     )
     sql = (
         f"{hits}{' UNION ALL '.join(walks)} "

@@ -160,6 +160,6 @@ def parse_query(query: str) -> ParsedQuery | None:
     return ParsedQuery(words=words, key=" ".join(query_words(query)))
 
 
-def vocabulary_of(*texts: str) -> set[str]:
+def vocabulary_of(*texts: str) -> frozenset[str]:
     """The distinct words of space-separated document texts."""
-    return {word for text in texts for word in text.split()}
+    return frozenset(word for text in texts for word in text.split())

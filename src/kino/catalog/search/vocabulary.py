@@ -41,9 +41,10 @@ def chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
 
 
 COUNT_TERMS = text(
-    "INSERT INTO search_terms (term, doc_count, people_count) "
-    "VALUES (:term, :change, :people_change) ON CONFLICT (term) DO UPDATE SET "
+    "INSERT INTO search_terms (term, doc_count, title_count, people_count) "
+    "VALUES (:term, :documents, :titles, :people) ON CONFLICT (term) DO UPDATE SET "
     "doc_count = search_terms.doc_count + excluded.doc_count, "
+    "title_count = search_terms.title_count + excluded.title_count, "
     "people_count = search_terms.people_count + excluded.people_count"
 )
 KNOWN_TERMS = expanding("SELECT term FROM search_terms WHERE term IN :terms", "terms")
@@ -58,7 +59,7 @@ ADD_TERM_KEYS = text(
 DROP_TERM_KEYS = text("DELETE FROM search_term_keys WHERE key = :key AND term_id = :term_id")
 DROP_TERMS = expanding("DELETE FROM search_terms WHERE id IN :ids", "ids")
 CANDIDATES = (
-    "SELECT DISTINCT 2, t.term, t.doc_count - t.people_count, t.people_count "
+    "SELECT DISTINCT 2, t.term, t.doc_count - t.people_count, t.title_count, t.people_count "
     "FROM search_term_keys AS k "
     "JOIN search_terms AS t ON t.id = k.term_id "
     "WHERE k.key IN :keys AND k.deletions <= :deletions "
@@ -88,30 +89,41 @@ ON CONFLICT DO NOTHING
 """)
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentWords:
+    """The distinct words of one document, as the vocabulary counts them."""
+
+    words: frozenset[str]
+    titles: frozenset[str] = frozenset()  # of a film: those in its title or original title
+    person: bool = False
+
+
 async def count_terms(
-    session: AsyncSession, old: Iterable[set[str]], new: Iterable[set[str]], *, people: bool
+    session: AsyncSession, old: Iterable[DocumentWords], new: Iterable[DocumentWords]
 ) -> None:
-    """Documents (of people, or of films) with the words ``old`` now hold ``new``: keep each
-    word's document counts, its keys, and only the words still in use."""
-    change: Counter[str] = Counter()
-    for words in new:
-        change.update(words)
-    for words in old:
-        change.subtract(words)
-    changed = {term: count for term, count in change.items() if count}
+    """Documents that held ``old`` now hold ``new``: keep each word's document counts, its
+    keys, and only the words still in use."""
+    documents: Counter[str] = Counter()
+    titles: Counter[str] = Counter()
+    people: Counter[str] = Counter()
+    for sign, group in ((1, new), (-1, old)):
+        for document in group:
+            documents.update(dict.fromkeys(document.words, sign))
+            titles.update(dict.fromkeys(document.titles, sign))
+            if document.person:
+                people.update(dict.fromkeys(document.words, sign))
+    changed = [term for term in documents if documents[term] or titles[term] or people[term]]
     if not changed:
         return
-    gained = [term for term, count in changed.items() if count > 0]
+    gained = [term for term in changed if documents[term] > 0]
     known = {term for chunk in chunks(gained) for term in await _scalars(session, chunk)}
-    await session.execute(
-        COUNT_TERMS,
-        [
-            {"term": term, "change": count, "people_change": count if people else 0}
-            for term, count in changed.items()
-        ],
-    )
+    rows = [
+        {"term": term, "documents": documents[term], "titles": titles[term], "people": people[term]}
+        for term in changed
+    ]
+    await session.execute(COUNT_TERMS, rows)
     await _add_keys(session, [term for term in gained if term not in known])
-    await _drop_unused(session, [term for term, count in changed.items() if count < 0])
+    await _drop_unused(session, [term for term in changed if documents[term] < 0])
 
 
 async def add_all_keys(session: AsyncSession) -> None:
@@ -155,13 +167,16 @@ def _key_rows(term_id: int, term: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Documents of films and of people."""
+    """Documents holding a word: films, films with it in a title, people."""
 
     movies: int = 0
+    titles: int = 0
     people: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.movies + other.movies, self.people + other.people)
+        return Counts(
+            self.movies + other.movies, self.titles + other.titles, self.people + other.people
+        )
 
     @property
     def both(self) -> int:
@@ -203,16 +218,17 @@ async def look_up(fetch: Fetch, words: Sequence[QueryWord], documents_sql: str) 
     for, the closest and then the commonest first: one statement for the whole query.
     ``documents_sql`` is the engine's estimate of the documents in the index."""
     parts = [
-        "SELECT 0 AS part, term, doc_count - people_count AS movies, people_count "
+        "SELECT 0 AS part, term, doc_count - people_count AS movies, title_count, people_count "
         "FROM search_terms WHERE term IN :terms",
-        f"SELECT 3, '', movies, people FROM ({documents_sql}) AS total",
+        f"SELECT 3, '', movies, movies, people FROM ({documents_sql}) AS total",
     ]
     parameters: dict[str, Any] = {"terms": [word.text for word in words]}
     typed = words[-1]
     if typed.prefix and typed.text[-1] < chr(0x10FFFF):
         parts.append(
             "SELECT 1, '', coalesce(sum(doc_count - people_count), 0), "
-            "coalesce(sum(people_count), 0) FROM (SELECT doc_count, people_count "
+            "coalesce(sum(title_count), 0), coalesce(sum(people_count), 0) "
+            "FROM (SELECT doc_count, title_count, people_count "
             "FROM search_terms WHERE term > :typed AND term < :beyond "
             f"LIMIT {PREFIX_SAMPLE}) AS begun"
         )
@@ -234,8 +250,8 @@ async def look_up(fetch: Fetch, words: Sequence[QueryWord], documents_sql: str) 
         }
     rows = await fetch(" UNION ALL ".join(parts), parameters)
     counted = [
-        (part, term, Counts(int(movies or 0), int(people or 0)))
-        for part, term, movies, people in rows
+        (part, term, Counts(int(movies or 0), int(titles or 0), int(people or 0)))
+        for part, term, movies, titles, people in rows
     ]
     candidates = [(term, counts) for part, term, counts in counted if part == 2]
     return Lexicon(
