@@ -117,6 +117,13 @@ async def test_the_word_being_typed_is_a_prefix(catalog: AsyncSession, index: Se
     assert await film_titles(catalog, index, "the term") == ["The Terminator"]
 
 
+async def test_a_one_letter_word_being_typed_matches_only_itself(
+    catalog: AsyncSession, index: SearchIndex
+) -> None:
+    assert await film_titles(catalog, index, "the t") == []
+    assert await film_titles(catalog, index, "the te") == ["The Terminator"]
+
+
 async def test_one_typo_is_forgiven_from_five_letters(
     catalog: AsyncSession, index: SearchIndex
 ) -> None:

@@ -11,9 +11,10 @@ Films are ranked in tiers, each filling what the ones before left:
    one edit away, then (from 9 letters) two.
 
 Inside a tier, the more prominent first (the ``doc_id`` order, see ``documents.rank_key``).
-People are ranked the same way by name. Each tier asks for at most ``limit`` documents, and the
-tiers of one step (exact words, one typo, two typos) go to the database as one statement; a
-step runs only when the ones before found fewer than ``limit``.
+People are ranked the same way by name. A query first asks the vocabulary how many documents
+hold each word and which words its typos may stand for (one statement); a step (exact words,
+one typo, two typos) runs only when the ones before found fewer than ``limit``, and only the
+tiers whose table holds every word. Each tier asks for at most ``limit`` documents.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from kino.catalog.search.vocabulary import (
     look_up,
 )
 
-MIN_PREFIX = 2  # a one-letter prefix would match half the catalog
 ROW_COST = 40  # checking a row's words, in index entries read
 
 MOVIE_COLUMNS = (
@@ -448,12 +448,11 @@ def _steps(query: ParsedQuery, lexicon: Lexicon) -> list[list[WordMatch]]:
 
 
 def _word_match(word: QueryWord, lexicon: Lexicon, typos: int) -> WordMatch:
-    prefix = word.prefix and len(word.text) >= MIN_PREFIX
     close = [match for match in lexicon.alternatives.get(word, ()) if match.typos <= typos]
-    documents = lexicon.documents.get(word.text, NONE) + (lexicon.begun if prefix else NONE)
+    documents = lexicon.documents.get(word.text, NONE) + (lexicon.begun if word.prefix else NONE)
     return WordMatch(
         word.text,
-        prefix,
+        word.prefix,
         tuple(match.term for match in close),
         sum((match.documents for match in close), documents),
     )

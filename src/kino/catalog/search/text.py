@@ -23,15 +23,16 @@ TWO_TYPOS_FROM = 9  # … and two
 KEY_PREFIX = 7
 MAX_WORD_LENGTH = 60  # longer "words" are noise (hashes, URLs): matched exactly, never fuzzily
 MAX_QUERY_WORDS = 12
+MIN_PREFIX = 2  # letters the word being typed needs to match longer words ("t" would match all)
 
 # Letters that carry no combining mark to drop, so NFKD leaves them whole.
 _LETTERS = str.maketrans(
     {"ø": "o", "đ": "d", "ð": "d", "ħ": "h", "\u0131": "i", "ł": "l", "ŧ": "t", "þ": "th"}
     | {"æ": "ae", "œ": "oe", "ĳ": "ij", "ŋ": "n", "ƒ": "f"}
 )
-# ' and its look-alikes: right and left single quotation marks, modifier letter apostrophe,
-# grave and acute accents.
-_APOSTROPHES = "'\u2019\u2018\u02bc`\u00b4"
+# ' and its look-alikes: right and left single quotation marks, modifier letter apostrophe, the
+# grave accent.
+_APOSTROPHES = "'\u2019\u2018\u02bc`"
 # A word: letters and digits, possibly joined by apostrophes ("l'odyssee", "o'brien").
 _WORD = re.compile(rf"[^\W_]+(?:[{_APOSTROPHES}][^\W_]+)*")
 _APOSTROPHE = re.compile(rf"[{_APOSTROPHES}]")
@@ -127,7 +128,7 @@ def typos_between(word: str, term: str, budget: int) -> int | None:
 @dataclass(frozen=True, slots=True)
 class QueryWord:
     text: str
-    prefix: bool  # the word being typed: it also matches longer words that start with it
+    prefix: bool  # the word being typed (2+ letters): it also matches longer words it begins
     budget: int  # typos forgiven
 
     @property
@@ -154,7 +155,7 @@ def parse_query(query: str) -> ParsedQuery | None:
         return None
     last = len(texts) - 1
     words = tuple(
-        QueryWord(text, prefix=index == last, budget=typo_budget(text))
+        QueryWord(text, prefix=index == last and len(text) >= MIN_PREFIX, budget=typo_budget(text))
         for index, text in enumerate(texts)
     )
     return ParsedQuery(words=words, key=" ".join(query_words(query)))
