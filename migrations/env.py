@@ -21,10 +21,19 @@ def _url() -> str:
     return str(url) if url else Settings().sqlalchemy_url
 
 
+def _include_object(
+    _object: object, name: str | None, type_: str, _reflected: bool, _compare_to: object
+) -> bool:
+    """Autogenerate leaves alone the search tables, which migrations write by hand per engine
+    (FTS5 on SQLite, generated tsvector columns on PostgreSQL)."""
+    return not (type_ == "table" and name is not None and name.startswith("search_"))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from alembic import command
 from sqlalchemy import inspect
 
 from kino.core.db import create_engine
-from kino.core.migrate import downgrade, pending_migrations, upgrade
+from kino.core.migrate import alembic_config, downgrade, pending_migrations, upgrade
 from tests.conftest import Backend
 
 KINO = str(Path(sys.executable).with_name("kino"))
@@ -64,6 +65,11 @@ def test_migrations_upgrade_downgrade_and_upgrade_again(scratch_database_url: st
     assert asyncio.run(_tables(url)) <= {"alembic_version"}
     upgrade(url)
     assert CORE_TABLES <= asyncio.run(_tables(url))
+
+
+def test_migrations_match_the_models(scratch_database_url: str) -> None:
+    upgrade(scratch_database_url)
+    command.check(alembic_config(scratch_database_url))  # raises when a migration is missing
 
 
 async def test_checking_a_missing_sqlite_database_does_not_create_it(tmp_path: Path) -> None:

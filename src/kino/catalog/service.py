@@ -479,8 +479,7 @@ async def update_person(
     if "bio" in changes:
         person.bio = changes["bio"]
     await session.flush()
-    await search.index_people(session, [person.id])
-    await search.index_movies(session, await _credited_movie_ids(session, person_id))
+    await search.index_people(session, [person.id])  # reindexes the films crediting them too
     return await get_person(session, person.id, include_drafts=True)
 
 
