@@ -6,7 +6,6 @@ Knows nothing of HTTP. Every change keeps the search index in step inside the sa
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
@@ -55,6 +54,15 @@ PLAIN_MOVIE_FIELDS = frozenset(
 
 
 Columns = TypeVarTuple("Columns")
+# Genre names never hold this control character, so it can join them in one column.
+GENRE_SEPARATOR = "\x1f"
+GENRE_NAMES = (
+    select(func.aggregate_strings(Genre.name, GENRE_SEPARATOR))
+    .join(movie_genres, movie_genres.c.genre_id == Genre.id)
+    .where(movie_genres.c.movie_id == Movie.id)
+    .scalar_subquery()
+    .label("genre_names")
+)
 SUMMARY_COLUMNS = (
     Movie.id,
     Movie.slug,
@@ -67,6 +75,7 @@ SUMMARY_COLUMNS = (
     Movie.popularity,
     Movie.rating_avg,
     Movie.rating_count,
+    GENRE_NAMES,
 )
 
 
@@ -123,7 +132,7 @@ async def list_movies(
     else:
         ordered = _order(query.with_only_columns(*SUMMARY_COLUMNS), sort)
         rows = (await session.execute(ordered.offset(paging.offset).limit(paging.page_size))).all()
-        items = await _summaries_from_rows(session, rows)
+        items = [_summary(row) for row in rows]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -187,26 +196,14 @@ async def movie_summaries(session: AsyncSession, movie_ids: Sequence[int]) -> li
     if not movie_ids:
         return []
     rows = (await session.execute(select(*SUMMARY_COLUMNS).where(Movie.id.in_(movie_ids)))).all()
-    by_id = {summary.id: summary for summary in await _summaries_from_rows(session, rows)}
+    by_id = {row.id: _summary(row) for row in rows}
     return [by_id[movie_id] for movie_id in movie_ids if movie_id in by_id]
 
 
-async def _summaries_from_rows(session: AsyncSession, rows: Sequence[Any]) -> list[MovieSummary]:
-    genres = await _genre_names(session, [row.id for row in rows]) if rows else {}
-    return [MovieSummary(**row._asdict(), genres=genres.get(row.id, [])) for row in rows]
-
-
-async def _genre_names(session: AsyncSession, movie_ids: Sequence[int]) -> dict[int, list[str]]:
-    rows = await session.execute(
-        select(movie_genres.c.movie_id, Genre.name)
-        .join(Genre, Genre.id == movie_genres.c.genre_id)
-        .where(movie_genres.c.movie_id.in_(movie_ids))
-        .order_by(Genre.name)
-    )
-    names: dict[int, list[str]] = defaultdict(list)
-    for movie_id, name in rows:
-        names[movie_id].append(name)
-    return names
+def _summary(row: Any) -> MovieSummary:
+    fields = row._asdict()
+    names = fields.pop("genre_names")
+    return MovieSummary(**fields, genres=sorted(names.split(GENRE_SEPARATOR)) if names else [])
 
 
 # ---------------------------------------------------------------------------- one film
