@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Column, ColumnElement, Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from kino.catalog.models import (
     Credit,
@@ -112,18 +112,17 @@ async def list_movies(
     paging: PageParams,
     include_drafts: bool,
 ) -> Page[MovieSummary]:
-    query = select(Movie.id)
-    if not include_drafts:
-        query = query.where(Movie.status == MovieStatus.PUBLISHED)
-    query = await _apply_filters(session, query, filters)
+    conditions = await _conditions(session, filters, include_drafts=include_drafts)
     ranked: list[int] | None = None
     if filters.q is not None:
         ranked = await search.search_movies(session, filters.q, limit=SEARCH_WINDOW)
         if not ranked:
             return Page(items=[], total=0, page=paging.page, page_size=paging.page_size)
-        query = query.where(Movie.id.in_(ranked))
+        conditions.plain.append(Movie.id.in_(ranked))
     sort = sort or (MovieSort.RELEVANCE if ranked is not None else MovieSort.POPULARITY_DESC)
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    counted = conditions.apply(select(func.count()).select_from(Movie), correlated=False)
+    total = int(await session.scalar(counted) or 0)
+    query = conditions.apply(select(Movie.id), correlated=True)
     if sort is MovieSort.RELEVANCE and ranked is not None:
         matching = set((await session.scalars(query)).all())
         page_ids = [movie_id for movie_id in ranked if movie_id in matching]
@@ -136,35 +135,48 @@ async def list_movies(
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
-async def _apply_filters(
-    session: AsyncSession, query: Select[Any], filters: MovieFilters
-) -> Select[Any]:
+@dataclass(frozen=True)
+class _Conditions:
+    """A film filter as SQL: plain column tests, and memberships (film id in a link table)."""
+
+    plain: list[ColumnElement[bool]]
+    memberships: list[tuple[InstrumentedAttribute[int] | Column[Any], ColumnElement[bool]]]
+
+    def apply(self, query: Select[*Columns], *, correlated: bool) -> Select[*Columns]:
+        """``correlated`` (EXISTS) lets a sorted page walk the sort index and stop at the page's
+        end; uncorrelated (IN) lets a count start from the smaller link-table index."""
+        query = query.where(*self.plain)
+        for movie_id, predicate in self.memberships:
+            if correlated:
+                query = query.where(exists().where(movie_id == Movie.id, predicate))
+            else:
+                query = query.where(Movie.id.in_(select(movie_id).where(predicate)))
+        return query
+
+
+async def _conditions(
+    session: AsyncSession, filters: MovieFilters, *, include_drafts: bool
+) -> _Conditions:
+    plain: list[ColumnElement[bool]] = []
+    if not include_drafts:
+        plain.append(Movie.status == MovieStatus.PUBLISHED)
+    if filters.year_from is not None:
+        plain.append(Movie.year >= filters.year_from)
+    if filters.year_to is not None:
+        plain.append(Movie.year <= filters.year_to)
+    if filters.age_rating is not None:
+        plain.append(Movie.age_rating == filters.age_rating)
+    memberships: list[tuple[InstrumentedAttribute[int] | Column[Any], ColumnElement[bool]]] = []
     if filters.genre is not None:
         genre_id = await _genre_id(session, filters.genre)
-        query = query.where(
-            Movie.id.in_(select(movie_genres.c.movie_id).where(movie_genres.c.genre_id == genre_id))
-        )
-    if filters.year_from is not None:
-        query = query.where(Movie.year >= filters.year_from)
-    if filters.year_to is not None:
-        query = query.where(Movie.year <= filters.year_to)
+        memberships.append((movie_genres.c.movie_id, movie_genres.c.genre_id == genre_id))
     if filters.country is not None:
-        query = query.where(
-            Movie.id.in_(select(MovieCountry.movie_id).where(MovieCountry.name == filters.country))
-        )
+        memberships.append((MovieCountry.movie_id, MovieCountry.name == filters.country))
     if filters.language is not None:
-        query = query.where(
-            Movie.id.in_(
-                select(MovieLanguage.movie_id).where(MovieLanguage.name == filters.language)
-            )
-        )
-    if filters.age_rating is not None:
-        query = query.where(Movie.age_rating == filters.age_rating)
+        memberships.append((MovieLanguage.movie_id, MovieLanguage.name == filters.language))
     if filters.person_id is not None:
-        query = query.where(
-            Movie.id.in_(select(Credit.movie_id).where(Credit.person_id == filters.person_id))
-        )
-    return query
+        memberships.append((Credit.movie_id, Credit.person_id == filters.person_id))
+    return _Conditions(plain, memberships)
 
 
 async def _genre_id(session: AsyncSession, genre: str) -> int:
