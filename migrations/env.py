@@ -24,9 +24,14 @@ def _url() -> str:
 def _include_object(
     _object: object, name: str | None, type_: str, _reflected: bool, _compare_to: object
 ) -> bool:
-    """Autogenerate leaves alone the search tables, which migrations write by hand per engine
-    (FTS5 on SQLite, generated tsvector columns on PostgreSQL)."""
-    return not (type_ == "table" and name is not None and name.startswith("search_"))
+    """Autogenerate leaves alone what migrations write by hand for one engine: the search
+    tables (FTS5 on SQLite, generated tsvector columns on PostgreSQL) and PostgreSQL's
+    ``ix_pg_*`` indexes."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith("search_")
+    return not (type_ == "index" and name.startswith("ix_pg_"))
 
 
 def _configure(connection: Connection) -> None:
