@@ -120,14 +120,16 @@ def run_kino(
 def warm_up(base: str, paths: list[str], *, passes: int = 8) -> None:
     """Answer every path until a whole pass comes from the cache. Each request opens its own
     connection, so that every server process (each has its own cache when embedded) sees it."""
-    for _ in range(passes):
-        misses = 0
-        for path in paths:
-            response = httpx.get(base + path, timeout=120)
-            response.raise_for_status()
-            misses += response.headers.get("x-cache") != "hit"
-        if misses == 0:
-            return
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=base, timeout=120, limits=no_keep_alive) as http:
+        for _ in range(passes):
+            misses = 0
+            for path in paths:
+                response = http.get(path)
+                response.raise_for_status()
+                misses += response.headers.get("x-cache") != "hit"
+            if misses == 0:
+                return
     print(f"# warm-up: {misses} of {len(paths)} paths still missed the cache")
 
 
