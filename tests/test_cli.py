@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -20,7 +19,6 @@ from kino.catalog.models import Movie
 from kino.catalog.sample import SAMPLE_FILMS
 from kino.core.db import Database
 from kino.settings import Settings
-from tests.conftest import Backend
 
 KINO = Path(sys.executable).parent / "kino"
 
@@ -158,10 +156,9 @@ async def run_demo(environment: Mapping[str, str], port: int) -> tuple[str, str,
 
 
 async def test_demo_serves_the_whole_catalog_and_prints_the_same_credentials_again(
-    backend: Backend, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
-    if backend.mode != "embedded":
-        pytest.skip("kino demo is the embedded mode")
+    """Runs once, not per backend: the demo is the embedded mode by definition."""
     environment = kino_environment(data_dir=str(tmp_path / "var"))
     port = free_port()
 
