@@ -35,7 +35,7 @@ from kino.catalog.models import (
     Person,
     movie_genres,
 )
-from kino.catalog.naming import slugify, sort_title
+from kino.catalog.naming import SlugAllocator, sort_title
 from kino.catalog.search import SearchIndex
 from kino.core.db import Base, Database, utcnow
 
@@ -183,31 +183,6 @@ def _batches(films: Iterator[FilmRecord], size: int) -> Iterator[list[FilmRecord
 async def _external_ids(connection: AsyncConnection) -> set[str]:
     query = select(Movie.external_id).where(Movie.external_id.is_not(None))
     return set(cast("Iterable[str]", await connection.scalars(query)))
-
-
-class SlugAllocator:
-    """Hands out slugs not yet taken: ``base``, then ``base-<year>``, then ``base-<year>-2``…
-    A counter per stem keeps a thousand films called "Hamlet" from probing 1, 2, 3… each."""
-
-    def __init__(self, taken: Iterable[str]) -> None:
-        self.taken = set(taken)
-        self._next_number: dict[str, int] = {}
-
-    def allocate(self, title_or_name: str, *, year: int | None = None) -> str:
-        base = slugify(title_or_name)
-        candidates = [base] if year is None else [base, f"{base}-{year}"]
-        for candidate in candidates:
-            if candidate not in self.taken:
-                self.taken.add(candidate)
-                return candidate
-        stem = candidates[-1]
-        number = self._next_number.get(stem, 2)
-        while f"{stem}-{number}" in self.taken:
-            number += 1
-        self._next_number[stem] = number + 1
-        slug = f"{stem}-{number}"
-        self.taken.add(slug)
-        return slug
 
 
 @dataclass

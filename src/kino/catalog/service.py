@@ -25,7 +25,7 @@ from kino.catalog.models import (
     Person,
     movie_genres,
 )
-from kino.catalog.naming import slugify, sort_title
+from kino.catalog.naming import SlugAllocator, slugify, sort_title
 from kino.catalog.schemas import (
     CreditRead,
     CreditWrite,
@@ -349,17 +349,8 @@ async def _unique_slug(
     session: AsyncSession, model: type[Movie] | type[Person], text: str, year: int | None = None
 ) -> str:
     base = slugify(text)
-    candidates = [base] + ([f"{base}-{year}"] if year else [])
-    taken = set(
-        (await session.scalars(select(model.slug).where(model.slug.startswith(base)))).all()
-    )
-    for candidate in candidates:
-        if candidate not in taken:
-            return candidate
-    number = 2
-    while f"{candidates[-1]}-{number}" in taken:
-        number += 1
-    return f"{candidates[-1]}-{number}"
+    taken = await session.scalars(select(model.slug).where(model.slug.startswith(base)))
+    return SlugAllocator(taken.all()).allocate(text, year=year)
 
 
 async def _genres_named(session: AsyncSession, names: Sequence[str]) -> list[Genre]:
