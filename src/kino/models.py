@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def load_all_models() -> None:
     import kino.catalog.models
-    import kino.identity.models  # noqa: F401
+    import kino.identity.models
+    import kino.jobs.models
+    import kino.media.models  # noqa: F401

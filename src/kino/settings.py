@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(default=20, gt=0)
     login_attempts_window_seconds: int = Field(default=300, gt=0)
 
+    # Media: the largest upload accepted, how long an unfinished upload is kept, and how many
+    # jobs the embedded worker pool runs at once (distributed mode runs `kino worker` instead).
+    max_upload_bytes: int = Field(default=50 * 1024**3, gt=0)
+    upload_expiry_seconds: int = Field(default=24 * 3600, gt=0)
+    workers: int = Field(default=1, ge=0, le=64)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
@@ -70,6 +76,25 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where tus uploads are assembled before they move to storage."""
+        return self.data_dir / "uploads"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space of running jobs (sources fetched from storage, encoder output)."""
+        return self.data_dir / "work"
+
+    @property
+    def ffmpeg_path(self) -> str:
+        """``KINO_FFMPEG``, or the ffmpeg binary shipped in the imageio-ffmpeg wheel."""
+        if self.ffmpeg:
+            return self.ffmpeg
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
 
     @property
     def secret_key_is_generated(self) -> bool:

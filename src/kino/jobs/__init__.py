@@ -1,0 +1,1 @@
+"""Durable background jobs: rows in the database, run by the embedded pool or Celery workers."""
