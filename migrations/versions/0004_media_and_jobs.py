@@ -146,6 +146,7 @@ def upgrade() -> None:
         sa.Column("images", sa.JSON(), nullable=False),
         sa.Column("created_at", kino.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", kino.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retired_at", kino.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_id"], ["jobs.id"], name=op.f("fk_media_assets_job_id_jobs"), ondelete="SET NULL"
         ),

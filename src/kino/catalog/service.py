@@ -228,6 +228,14 @@ async def get_movie(session: AsyncSession, movie_id: int, *, include_drafts: boo
     return _movie_read(movie)
 
 
+async def movie_status(session: AsyncSession, movie_id: int) -> MovieStatus:
+    """For other domains: the film's status, or NotFound when there is no such film."""
+    status = await session.scalar(select(Movie.status).where(Movie.id == movie_id))
+    if status is None:
+        raise NotFound(f"There is no film with id {movie_id}.")
+    return status
+
+
 async def _load_movie(session: AsyncSession, movie_id: int) -> Movie | None:
     result = await session.execute(
         select(Movie)

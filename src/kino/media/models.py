@@ -84,6 +84,8 @@ class MediaAsset(Base):
     images: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a newer asset replaced it; its objects stay for the playback TTL, then are purged.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     renditions: Mapped[list[Rendition]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="Rendition.position"
