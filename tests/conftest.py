@@ -2,8 +2,8 @@
 
 Each test runs in both modes: ``embedded`` (SQLite, in-process limits, files) and, when
 ``KINO_TEST_DATABASE_URL`` / ``KINO_TEST_REDIS_URL`` are set (CI sets them), ``distributed``
-(PostgreSQL, Redis). The schema is migrated once per mode with Alembic; each test then starts
-from empty tables.
+(PostgreSQL, Redis, and S3 storage on moto's S3 server over HTTP, a fresh bucket per test). The
+schema is migrated once per mode with Alembic; each test then starts from empty tables.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from kino.core.db import create_engine
 from kino.core.migrate import upgrade
 from kino.identity import passwords
 from kino.settings import Settings
+from tests.s3_server import S3TestServer, running_s3_server
 
 TEST_DATABASE_URL = os.environ.get("KINO_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("KINO_TEST_REDIS_URL")
@@ -99,8 +100,15 @@ async def _truncate_postgres(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3TestServer]:
+    """moto's S3 server over HTTP, started once per session when a test needs it."""
+    with running_s3_server() as server:
+        yield server
+
+
 @pytest.fixture
-async def settings(backend: Backend, tmp_path: Path) -> Settings:
+async def settings(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     if backend.sqlite_template is not None:
@@ -114,10 +122,15 @@ async def settings(backend: Backend, tmp_path: Path) -> Settings:
         client = redis.Redis.from_url(backend.redis_url)
         await client.flushdb()
         await client.aclose()
+    storage_url = None
+    if not backend.is_sqlite:
+        s3: S3TestServer = request.getfixturevalue("s3_server")
+        storage_url = s3.storage_url(s3.create_bucket())
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
         redis_url=backend.redis_url,
+        storage_url=storage_url,
         secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
         environment="test",
         log_format="console",
