@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024**3, gt=0)
     upload_expiry_seconds: int = Field(default=24 * 3600, gt=0)
     workers: int = Field(default=1, ge=0, le=64)
+    # How long a signed playback URL stays valid; a replaced version's files outlive it by this.
+    playback_ttl_seconds: int = Field(default=6 * 3600, gt=0, le=7 * 24 * 3600)
 
     @field_validator("data_dir")
     @classmethod
