@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -55,6 +55,33 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=64)
     # How long a signed playback URL stays valid; a replaced version's files outlive it by this.
     playback_ttl_seconds: int = Field(default=6 * 3600, gt=0, le=7 * 24 * 3600)
+
+    # Jobs. A running job writes a heartbeat (and notices a cancel) every job_heartbeat_seconds;
+    # one silent for job_stale_seconds belongs to a process that died and is taken over. The
+    # embedded pool looks for due jobs every job_poll_seconds, `kino worker` re-dispatches
+    # abandoned ones every job_sweep_seconds. Retries wait job_retry_base_seconds, doubling per
+    # attempt up to job_retry_max_seconds. A cancelled handler has job_cancel_grace_seconds to
+    # stop by itself; progress is written at most once per job_report_interval_seconds.
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    job_stale_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    job_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    job_sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
+    job_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600)
+    job_retry_max_seconds: float = Field(default=600.0, ge=0, le=24 * 3600)
+    job_cancel_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    job_report_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Redis broker: an unacknowledged message is handed out again after this long. Longer than
+    # any job; a worker that dies mid-job is covered sooner by the sweep above.
+    broker_visibility_timeout_seconds: int = Field(default=6 * 3600, gt=0)
+
+    @model_validator(mode="after")
+    def _heartbeats_before_stale(self) -> Settings:
+        # A live job must write at least two heartbeats before it could look abandoned.
+        if self.job_heartbeat_seconds * 2 > self.job_stale_seconds:
+            raise ValueError(
+                "KINO_JOB_STALE_SECONDS must be at least twice KINO_JOB_HEARTBEAT_SECONDS"
+            )
+        return self
 
     @field_validator("data_dir")
     @classmethod
