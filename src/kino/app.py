@@ -14,6 +14,7 @@ from kino.core.http import install_error_handlers
 from kino.core.mail import create_mailer
 from kino.core.ratelimit import create_rate_limiter
 from kino.core.response_cache import ResponseCacheMiddleware
+from kino.media.storage import create_storage
 from kino.ops.logging import RequestContextMiddleware, configure_logging
 from kino.settings import Settings
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = create_rate_limiter(settings)
     app.state.search = search_index_for(app.state.db.dialect)
     app.state.cache = create_cache(settings)
+    app.state.storage = create_storage(settings)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(
@@ -62,6 +64,7 @@ async def dispose(app: FastAPI) -> None:
     """Release what ``create_app`` opened: the database pool and the ports' connections."""
     await app.state.limiter.close()
     await app.state.cache.close()
+    await app.state.storage.close()
     await app.state.db.dispose()
 
 
