@@ -14,6 +14,7 @@ from kino.core.http import install_error_handlers
 from kino.core.mail import create_mailer
 from kino.core.ratelimit import create_rate_limiter
 from kino.core.response_cache import ResponseCacheMiddleware
+from kino.jobs.queue import create_job_queue
 from kino.media.storage import create_storage
 from kino.ops.logging import RequestContextMiddleware, configure_logging
 from kino.settings import Settings
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.jobs.start()  # the embedded worker pool of this process
         yield
         await dispose(app)
 
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.search = search_index_for(app.state.db.dialect)
     app.state.cache = create_cache(settings)
     app.state.storage = create_storage(settings)
+    app.state.jobs = create_job_queue(settings, app.state.db)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def dispose(app: FastAPI) -> None:
     """Release what ``create_app`` opened: the database pool and the ports' connections."""
+    await app.state.jobs.close()
     await app.state.limiter.close()
     await app.state.cache.close()
     await app.state.storage.close()
@@ -72,12 +76,14 @@ def _include_routers(app: FastAPI) -> None:
     from kino.catalog.api import router as catalog_router
     from kino.catalog.search.api import router as search_router
     from kino.identity.api import router as identity_router
+    from kino.jobs.api import router as jobs_router
     from kino.ops.api import router as ops_router
     from kino.web.pages import router as web_router
 
     app.include_router(ops_router)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(jobs_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(web_router)
 
