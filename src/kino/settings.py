@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=64)
     # How long a signed playback URL stays valid; a replaced version's files outlive it by this.
     playback_ttl_seconds: int = Field(default=6 * 3600, gt=0, le=7 * 24 * 3600)
+    # libx264's speed/quality trade-off for the ladder; "veryfast" keeps a small machine's
+    # encode near real time for 1080p while the bitrate caps keep quality reasonable.
+    x264_preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
+    ] = "veryfast"
 
     # Jobs. A running job writes a heartbeat (and notices a cancel) every job_heartbeat_seconds;
     # one silent for job_stale_seconds belongs to a process that died and is taken over. The

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 # (fraction done 0..1, estimated seconds left or None while unknown)
 ProgressCallback = Callable[[float, float | None], Awaitable[None]]
@@ -109,7 +110,8 @@ async def _wait(
         return False
     cancel_wait = asyncio.ensure_future(cancel.wait())
     try:
-        await asyncio.wait({readers, cancel_wait}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {readers, cancel_wait}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
         cancel_wait.cancel()
     if readers.done() and not cancel.is_set():
