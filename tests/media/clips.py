@@ -186,6 +186,15 @@ def _ffmpeg(args: list[str]) -> None:
     subprocess.run(command, check=True, capture_output=True)
 
 
+def make_still_image(directory: Path, *, width: int = 320, height: int = 180) -> Path:
+    """A PNG picture: a file that is a still image, not a video."""
+    path = directory / f"still-{width}x{height}.png"
+    if not path.exists():
+        source = f"testsrc2=size={width}x{height}"
+        _ffmpeg(["-f", "lavfi", "-i", source, "-frames:v", "1", str(path)])
+    return path
+
+
 def truncate(source: Path, destination: Path, *, keep: float) -> Path:
     """A copy of ``source`` cut after the first ``keep`` fraction of its bytes."""
     data = source.read_bytes()
