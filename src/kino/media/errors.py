@@ -94,6 +94,13 @@ class UnsupportedTusVersion(KinoError):
     status = 412
     code = "unsupported_tus_version"
 
+    def __init__(self, version: str) -> None:
+        super().__init__(
+            f"Send Tus-Resumable: {version}; it is the only tus version served here.",
+            details={"supported": [version]},
+        )
+        self.headers = {"Tus-Version": version}
+
 
 class UnsupportedUploadContent(KinoError):
     status = 415
