@@ -219,15 +219,8 @@ class _Plan:
             outputs += ["-map", f"[{label}]", "-frames:v", "1", "-update", "1"]
             outputs += ["-q:v", POSTER_QUALITY, path]
         sprites = "storyboard/sprite-%d.jpg"  # numbered from 1, as _sprite numbers them
-        outputs += [
-            "-map",
-            "[sprites]",
-            "-fps_mode",
-            "passthrough",
-            "-q:v",
-            SPRITE_QUALITY,
-            sprites,
-        ]
+        outputs += ["-map", "[sprites]", "-fps_mode", "passthrough"]
+        outputs += ["-q:v", SPRITE_QUALITY, sprites]
         return [*skip, "-i", str(source), "-filter_complex", self._graph(), *outputs]
 
     def _graph(self) -> str:
@@ -259,7 +252,8 @@ class _Plan:
             "[best][fallback]concat=n=2:v=1:a=0,trim=end_frame=1,"
             f"{self._poster_split()}"
         )
-        return f"[0:v]split=2[board][poster];{storyboard};{poster}"
+        # 0:V is the first video stream that is not cover art.
+        return f"[0:V:0]split=2[board][poster];{storyboard};{poster}"
 
     def _poster_split(self) -> str:
         labels = [label for label, _ in self._poster_outputs()]
@@ -340,20 +334,22 @@ def longest_keyframe_gap(source: Path) -> float | None:
     stream, read from packet flags without decoding; None when it cannot be told."""
     try:
         with av.open(str(source)) as container:
-            stream = container.streams.video[0]
-            if stream.time_base is None:
-                return None
+            stream = next(
+                s
+                for s in container.streams.video
+                if not s.disposition & av.stream.Disposition.attached_pic
+            )
             keyframes: list[float] = []
             last = 0.0
             for packet in container.demux(stream):
-                if packet.pts is None:
+                if packet.pts is None or packet.time_base is None:
                     continue
-                last = float(packet.pts * stream.time_base)
+                last = float(packet.pts * packet.time_base)
                 if packet.is_keyframe:
                     keyframes.append(last)
-                if last - (keyframes[0] if keyframes else last) > KEYFRAME_PROBE_SECONDS:
+                if keyframes and last - keyframes[0] > KEYFRAME_PROBE_SECONDS:
                     break
-    except (av.FFmpegError, IndexError):
+    except (av.FFmpegError, StopIteration):
         return None
     if len(keyframes) < 2:
         return None
