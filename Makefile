@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench-catalog clean
+.PHONY: demo test lint typecheck pytest bench-catalog bench-upload clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ pytest: $(INSTALLED)
 bench-catalog: $(INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python -m bench.catalog
+
+bench-upload: $(INSTALLED)
+	$(BIN)/python -m bench.upload
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
