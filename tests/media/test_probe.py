@@ -90,6 +90,12 @@ def test_every_audio_stream_with_its_language_title_and_default(clip_dir: Path) 
     assert (first.default, second.default) == (False, True)
 
 
+def test_an_mp4_audio_title_is_read(clip_dir: Path) -> None:
+    streams = [AudioSpec(language="eng", title="Director's commentary")]
+    [audio] = probe(make_clip(clip_dir, audio_streams=streams)).audio
+    assert (audio.language, audio.title) == ("eng", "Director's commentary")
+
+
 def test_a_clip_without_sound_has_no_audio(clip_dir: Path) -> None:
     assert probe(make_clip(clip_dir, audio_streams=0)).audio == ()
 

@@ -134,11 +134,18 @@ def parse_media_playlist(text: str) -> MediaPlaylist:
 
 
 def _attribute(line: str, name: str) -> str | None:
+    return parse_attributes(line).get(name)
+
+
+def parse_attributes(line: str) -> dict[str, str]:
+    """The attributes of a tag line (``#EXT-X-STREAM-INF:BANDWIDTH=…,CODECS="a,b"``), quoted
+    values unquoted."""
+    attributes: dict[str, str] = {}
     for part in _split_attributes(line.partition(":")[2]):
         key, _, value = part.partition("=")
-        if key == name:
-            return value.strip('"')
-    return None
+        if key:
+            attributes[key.strip()] = value.strip().strip('"')
+    return attributes
 
 
 def _split_attributes(text: str) -> list[str]:

@@ -145,9 +145,9 @@ def output_frame_rate(info: SourceInfo) -> Fraction:
     rate = info.frame_rate if info.frame_rate > 0 else 25.0
     while rate > MAX_FRAME_RATE + 0.5:
         rate /= 2
-    for standard in STANDARD_FRAME_RATES:
-        if abs(rate / float(standard) - 1) <= 0.01:
-            return standard
+    nearest = min(STANDARD_FRAME_RATES, key=lambda standard: abs(rate / float(standard) - 1))
+    if abs(rate / float(nearest) - 1) <= 0.01:
+        return nearest
     if info.variable_frame_rate or rate >= 10:
         return Fraction(max(1, round(rate)))
     return Fraction(rate).limit_denominator(1001)
@@ -165,6 +165,11 @@ def _hls_output(directory: Path) -> list[str]:
         "fmp4",
         "-hls_flags",
         "independent_segments",
+        # Timestamps that need no edit list (players ignore it in fMP4 HLS): signed composition
+        # offsets let the first picture's time be its decode time, so a rendition starts at 0
+        # and video stays in step with the separately packaged audio.
+        "-hls_segment_options",
+        "movflags=+negative_cts_offsets:use_editlist=0",
         "-hls_fmp4_init_filename",
         INIT,
         "-hls_segment_filename",

@@ -338,7 +338,8 @@ def _audio_streams(container: av.container.InputContainer) -> tuple[AudioStream,
                 channels=context.channels,
                 sample_rate=context.sample_rate,
                 language=language,
-                title=stream.metadata.get("title") or None,
+                # MP4 keeps a stream's title in its "name" box.
+                title=stream.metadata.get("title") or stream.metadata.get("name") or None,
                 default=bool(stream.disposition & av.stream.Disposition.default),
                 profile=stream.profile,
             )
