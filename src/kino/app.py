@@ -77,6 +77,7 @@ def _include_routers(app: FastAPI) -> None:
     from kino.catalog.search.api import router as search_router
     from kino.identity.api import router as identity_router
     from kino.jobs.api import router as jobs_router
+    from kino.media.api import router as media_router
     from kino.media.uploads_api import router as uploads_router
     from kino.ops.api import router as ops_router
     from kino.web.pages import router as web_router
@@ -86,6 +87,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(catalog_router, prefix=API_PREFIX)
     app.include_router(jobs_router, prefix=API_PREFIX)
     app.include_router(uploads_router, prefix=API_PREFIX)
+    app.include_router(media_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(web_router)
 

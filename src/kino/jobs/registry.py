@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 JobHandler = Callable[["JobContext"], Awaitable[None]]
 
 # The modules whose import registers job kinds.
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("kino.media.tasks",)
 
 _handlers: dict[str, JobHandler] = {}
 
