@@ -1,7 +1,7 @@
 """Upload memory and speed: a tus upload of a large file through `kino serve`, next to the same
 bytes PUT to a bare endpoint and copied with cp.
 
-    python -m bench.upload [--size-gib 2] [--chunk-mib 256]
+    python -m bench.upload [--size-gib 2] [--chunk-mib 256] [--s3]
 
 It makes a file of --size-gib on disk (written a block at a time, never held in memory), starts
 `kino serve` (Granian) on a temporary data directory, and tus-uploads the file in PATCHes of
@@ -9,7 +9,9 @@ It makes a file of --size-gib on disk (written a block at a time, never held in 
 whole process tree from /proc. Baselines in the same run: the bytes PUT to a bare FastAPI endpoint
 under Granian that streams them to disk (bench/bare_upload_app.py), and `cp` of the file.
 It prints throughput and peak RSS growth for each, the ratios, and whether Kino's growth stays
-within the goal (64 MiB); the exit status is 1 when it does not.
+within the goal (64 MiB); the exit status is 1 when it does not. With --s3 Kino stores into
+moto's S3 server (started here, its memory not counted) instead of a local directory, so the
+last PATCH also pays for the multipart upload.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--size-gib", type=float, default=2.0, help="size of the uploaded file")
     parser.add_argument("--chunk-mib", type=int, default=256, help="bytes per PATCH")
+    parser.add_argument("--s3", action="store_true", help="store into S3 (moto) instead")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     size = int(args.size_gib * GIB)
@@ -74,7 +77,7 @@ def main() -> None:
         results = [
             measure_cp(source, work),
             measure_bare_put(source, work),
-            measure_kino(source, work, chunk=args.chunk_mib * MIB),
+            measure_kino(source, work, chunk=args.chunk_mib * MIB, s3=args.s3),
         ]
     finally:
         if not args.keep:
@@ -149,7 +152,12 @@ def measure_bare_put(source: Path, work: Path) -> Measurement:
     return Measurement("bare PUT (FastAPI under Granian, to disk)", seconds, size, rss.growth)
 
 
-def measure_kino(source: Path, work: Path, *, chunk: int) -> Measurement:
+def measure_kino(source: Path, work: Path, *, chunk: int, s3: bool) -> Measurement:
+    with moto_s3(work) if s3 else nullcontext(None) as storage_url:
+        return _measure_kino(source, work, chunk=chunk, storage_url=storage_url)
+
+
+def _measure_kino(source: Path, work: Path, *, chunk: int, storage_url: str | None) -> Measurement:
     size = source.stat().st_size
     data_dir = work / "kino"
     env = {
@@ -161,6 +169,8 @@ def measure_kino(source: Path, work: Path, *, chunk: int) -> Measurement:
         "KINO_WORKERS": "0",
         "KINO_ACCESS_TOKEN_TTL_SECONDS": "86400",
     }
+    if storage_url:
+        env["KINO_STORAGE_URL"] = storage_url
     subprocess.run([KINO, "db", "upgrade"], env=env, check=True, capture_output=True)
     email = "uploader@bench.example.com"
     create_user = [KINO, "users", "create", "--email", email, "--password", PASSWORD]
@@ -178,10 +188,23 @@ def measure_kino(source: Path, work: Path, *, chunk: int) -> Measurement:
                 started = time.perf_counter()
                 upload_id = tus_upload(client, headers, source, size, chunk)
                 seconds = time.perf_counter() - started
-    stored = data_dir / "media" / "sources" / "uploads" / upload_id
-    if stored.stat().st_size != size:
-        raise RuntimeError("Kino stored a different number of bytes")
-    return Measurement("tus upload through kino serve", seconds, size, rss.growth)
+    if not storage_url:
+        stored = data_dir / "media" / "sources" / "uploads" / upload_id
+        if stored.stat().st_size != size:
+            raise RuntimeError("Kino stored a different number of bytes")
+    name = f"tus upload through kino serve{' (to S3)' if storage_url else ''}"
+    return Measurement(name, seconds, size, rss.growth)
+
+
+@contextmanager
+def moto_s3(work: Path) -> Iterator[str]:
+    """moto's S3 server with a fresh bucket; yields the KINO_STORAGE_URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    endpoint = f"http://127.0.0.1:{port}"
+    with running(command, dict(os.environ), f"{endpoint}/moto-api/", work / "moto.log"):
+        httpx.put(f"{endpoint}/kino-bench").raise_for_status()  # create the bucket
+        yield f"s3://bench:bench-secret@kino-bench?endpoint_url={endpoint}&region=us-east-1"
 
 
 def tus_upload(

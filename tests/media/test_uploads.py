@@ -302,6 +302,12 @@ async def test_more_bytes_than_the_length_is_413_and_nothing_is_kept(
     assert await stored_bytes(app, url) == b"0123456789"
     response = await patch(client, manager, url, 10, b"X")  # complete: nothing more fits
     assert response.status_code == 413
+
+    async def one_more() -> AsyncIterator[bytes]:
+        yield b"X"
+
+    assert (await patch(client, manager, url, 10, one_more())).status_code == 413
+    assert (await patch(client, manager, url, 10, b"")).status_code == 204
     assert await stored_bytes(app, url) == b"0123456789"
 
 

@@ -211,12 +211,12 @@ async def receive_chunk(
     the upload's length discards the request's bytes and raises."""
     upload = await find_upload(db, settings, storage, owner, upload_id)
     if upload.completed_at is not None:
-        return _nothing_more_to_receive(upload, offset, body_length)
+        return await _nothing_more_to_receive(upload, offset, body)
     with _upload_lock(settings, upload_id) as lock:
         upload = await _reconcile(db, settings, storage, upload_id)
         if upload.completed_at is not None:
             lock.remove = True
-            return _nothing_more_to_receive(upload, offset, body_length)
+            return await _nothing_more_to_receive(upload, offset, body)
         if offset != upload.offset:
             raise UploadOffsetMismatch(expected=upload.offset, received=offset)
         remaining = upload.length - upload.offset
@@ -232,11 +232,15 @@ async def receive_chunk(
     return upload
 
 
-def _nothing_more_to_receive(upload: Upload, offset: int, body_length: int | None) -> Upload:
+async def _nothing_more_to_receive(
+    upload: Upload, offset: int, body: AsyncIterator[bytes]
+) -> Upload:
+    """A request to a complete upload: fine when it sends nothing at the right offset."""
     if offset != upload.offset:
         raise UploadOffsetMismatch(expected=upload.offset, received=offset)
-    if body_length:
-        raise _past_the_end(upload)
+    async for chunk in body:
+        if chunk:
+            raise _past_the_end(upload)
     return upload
 
 
