@@ -143,6 +143,32 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> 
     run_server(settings, host=host, port=port, workers=workers)
 
 
+@app.command()
+def worker(
+    include: Annotated[
+        list[str] | None,
+        typer.Option(help="Also import this module, to register its job kinds. Repeatable."),
+    ] = None,
+) -> None:
+    """Run jobs from the broker (KINO_BROKER_URL), KINO_WORKERS at a time."""
+    settings = Settings()
+    if not settings.broker_url:
+        typer.secho(
+            "error: KINO_BROKER_URL is not set. Without a broker, jobs run inside `kino serve` "
+            "(its embedded worker pool); set KINO_BROKER_URL (redis://… or amqp://…) to run "
+            "them in `kino worker` processes.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    _require_migrated(settings)
+    from kino.jobs.celery_app import run_worker
+    from kino.ops.logging import configure_logging
+
+    configure_logging(settings)
+    run_worker(settings, include=include or [], concurrency=max(settings.workers, 1))
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
     from granian.constants import Interfaces
     from granian.server import Server

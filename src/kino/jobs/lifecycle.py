@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.core.db import Database, utcnow
@@ -213,10 +213,10 @@ async def release(db: Database, claim: Claim) -> bool:
 
 
 async def runnable_ids(
-    session: AsyncSession, *, stale_seconds: float, limit: int, exclude: set[int]
+    session: AsyncSession, now: datetime, *, stale_seconds: float, limit: int, exclude: set[int]
 ) -> list[int]:
-    """Jobs a pool could start now, oldest first: due queued jobs and abandoned running ones."""
-    now = utcnow()
+    """Jobs a pool could start ``now``, oldest first: due queued jobs and abandoned running
+    ones."""
     statement = (
         select(Job.id)
         .where(or_(is_due(now), is_abandoned(now - timedelta(seconds=stale_seconds))))
@@ -225,6 +225,17 @@ async def runnable_ids(
     )
     ids = (await session.scalars(statement)).all()
     return [job_id for job_id in ids if job_id not in exclude][:limit]
+
+
+async def seconds_until_next_due(session: AsyncSession, now: datetime) -> float | None:
+    """How long after ``now`` the earliest queued job that waits for its ``run_after`` is due."""
+    statement = select(func.min(Job.run_after)).where(
+        Job.status == JobStatus.QUEUED, Job.run_after > now
+    )
+    earliest = await session.scalar(statement)
+    if earliest is None:
+        return None
+    return max((earliest - now).total_seconds(), 0.0)
 
 
 def _update() -> Update:

@@ -16,7 +16,7 @@ import socket
 
 import structlog
 
-from kino.core.db import Database
+from kino.core.db import Database, utcnow
 from kino.jobs import lifecycle
 from kino.jobs.registry import load_handlers
 from kino.jobs.runner import run_job
@@ -79,25 +79,34 @@ class WorkerPool:
         assert self._wake is not None
         while True:
             self._wake.clear()
+            wait = self.settings.job_poll_seconds
             free = self.size - len(self._jobs)
             if free > 0:
-                for job_id in await self._runnable(free):
+                job_ids, next_due = await self._runnable(free)
+                for job_id in job_ids:
                     self._start_job(job_id)
+                if next_due is not None:
+                    wait = min(wait, next_due)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.job_poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _runnable(self, limit: int) -> list[int]:
+    async def _runnable(self, limit: int) -> tuple[list[int], float | None]:
+        """Jobs to start now, and how soon a waiting retry becomes due."""
         try:
+            # One instant for both questions: a job is either due then or counted as waiting.
+            now = utcnow()
             async with self.db.transaction() as session:
-                return await lifecycle.runnable_ids(
+                job_ids = await lifecycle.runnable_ids(
                     session,
+                    now,
                     stale_seconds=self.settings.job_stale_seconds,
                     limit=limit,
                     exclude=set(self._jobs),
                 )
+                return job_ids, await lifecycle.seconds_until_next_due(session, now)
         except Exception as error:  # the database may be briefly away; poll again later
             log.warning("jobs.pool.poll_failed", error=repr(error))
-            return []
+            return [], None
 
     def _start_job(self, job_id: int) -> None:
         task = asyncio.create_task(
