@@ -66,6 +66,8 @@ def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> No
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the work is not stored yet
+        return
     for callback in session.info.pop(AFTER_COMMIT_KEY, ()):
         try:
             callback()
@@ -75,7 +77,9 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(AFTER_COMMIT_KEY, None)
+    # A savepoint rolled back keeps the callbacks: one for a row it undid finds nothing to run.
+    if not session.in_nested_transaction():
+        session.info.pop(AFTER_COMMIT_KEY, None)
 
 
 def new_job(
