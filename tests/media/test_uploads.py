@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -557,6 +559,25 @@ async def test_expire_uploads_sweeps_unfinished_uploads_only(
     assert await stored_bytes(app, done) == b"abc"
     assert await offset_of(client, manager, fresh) == 0
     assert not uploads.upload_file(settings, upload_id_of(stale)).exists()
+
+
+async def test_expire_uploads_removes_old_files_without_an_upload(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn, settings: Settings
+) -> None:
+    live = await create_upload(client, manager, 10)
+    await patch(client, manager, live, 0, b"01234")
+    orphan, fresh_orphan = "a" * 32, "b" * 32
+    for name in (orphan, f"{orphan}.lock", fresh_orphan, "notes.txt"):
+        (settings.uploads_dir / name).write_bytes(b"left behind")
+    long_ago = time.time() - settings.upload_expiry_seconds - 60
+    for name in (orphan, f"{orphan}.lock", upload_id_of(live), "notes.txt"):
+        os.utime(settings.uploads_dir / name, (long_ago, long_ago))
+    async with app.state.db.transaction() as session:
+        assert await uploads.expire_uploads(session, settings, app.state.storage) == 0
+    assert upload_files(settings) == sorted(
+        [upload_id_of(live), f"{upload_id_of(live)}.lock", fresh_orphan, "notes.txt"]
+    )
+    assert await offset_of(client, manager, live) == 5
 
 
 async def test_creating_an_upload_sweeps_expired_ones(

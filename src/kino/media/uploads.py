@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 WRITE_BATCH_BYTES = 1024 * 1024  # what a request holds in memory before it writes to disk
 EXPIRED_PER_SWEEP = 100
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_UPLOAD_FILE = re.compile(r"[0-9a-f]{32}(\.lock)?")
 
 
 class BodyInterrupted(Exception):
@@ -120,7 +122,38 @@ async def expire_uploads(session: AsyncSession, settings: Settings, storage: Sto
         removed += 1
     if removed:
         log.info("media.upload.expired", count=removed)
+    await _remove_orphaned_files(session, settings)
     return removed
+
+
+async def _remove_orphaned_files(session: AsyncSession, settings: Settings) -> None:
+    """Files of uploads whose rows went another way (their owner was deleted, a crash between
+    the row and the file): once older than the expiry, nobody will resume them."""
+    cutoff = time.time() - settings.upload_expiry_seconds
+    stale = await asyncio.to_thread(_stale_upload_files, settings.uploads_dir, cutoff)
+    if not stale:
+        return
+    ids = {_upload_id_of(path) for path in stale}
+    known = set(await session.scalars(select(Upload.id).where(Upload.id.in_(ids))))
+    for path in stale:
+        if _upload_id_of(path) not in known:
+            path.unlink(missing_ok=True)
+
+
+def _stale_upload_files(directory: Path, cutoff: float) -> list[Path]:
+    stale: list[Path] = []
+    with suppress(FileNotFoundError), os.scandir(directory) as entries:
+        for entry in entries:
+            with suppress(FileNotFoundError):  # removed meanwhile
+                if _UPLOAD_FILE.fullmatch(entry.name) and entry.stat().st_mtime < cutoff:
+                    stale.append(Path(entry.path))
+            if len(stale) >= EXPIRED_PER_SWEEP:
+                break
+    return stale
+
+
+def _upload_id_of(path: Path) -> str:
+    return path.name.removesuffix(".lock")
 
 
 # --- tus: creation, status, termination -------------------------------------------------
