@@ -26,6 +26,7 @@ from kino.jobs import lifecycle
 from kino.jobs.models import Job, JobStatus
 from kino.jobs.registry import load_handlers
 from kino.jobs.runner import run_job
+from kino.models import load_all_models
 from kino.settings import Settings
 
 log = structlog.get_logger("kino.jobs")
@@ -138,7 +139,10 @@ def _broker_queue_is_empty(celery: Celery) -> bool:
     """Whether no message waits in the job queue. While messages wait, a quiet queued job is
     only waiting its turn, and sending it again would only grow the backlog."""
     with celery.connection_for_write() as connection:
-        declared = connection.default_channel.queue_declare(queue=QUEUE, passive=True)
+        try:
+            declared = connection.default_channel.queue_declare(queue=QUEUE, passive=True)
+        except connection.channel_errors:  # no such queue (Redis: an empty one) holds nothing
+            return True
     return int(declared.message_count) == 0
 
 
@@ -168,6 +172,7 @@ class _Sweeper:
 
 def run_worker(settings: Settings, *, include: Sequence[str] = (), concurrency: int = 1) -> None:
     """Run the Celery worker (blocks until it is stopped)."""
+    load_all_models()
     load_handlers(include)
     celery = create_celery_app(settings)
     sweeper = _Sweeper(settings, celery)
