@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -167,6 +168,49 @@ def worker(
 
     configure_logging(settings)
     run_worker(settings, include=include or [], concurrency=max(settings.workers, 1))
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="The video file to publish.")],
+    title: Annotated[str, typer.Option(help="The film's title.")],
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Keep the film hidden from viewers.")
+    ] = False,
+) -> None:
+    """Publish a local video file as a new film: copy it to storage, then probe, encode and
+    publish it like an upload, with a progress bar."""
+    from kino.catalog.models import MovieStatus
+    from kino.core.errors import KinoError
+    from kino.jobs.models import Job, JobStatus
+    from kino.media.ingest import ingest as ingest_file
+
+    settings = Settings()
+    _require_migrated(settings)
+    status = MovieStatus.DRAFT if draft else MovieStatus.PUBLISHED
+    with typer.progressbar(length=100, label="queued", show_pos=False) as bar:
+        shown = 0
+
+        def show(job: Job) -> None:
+            nonlocal shown
+            bar.label = job.stage or job.status.value
+            bar.update(int(job.progress) - shown)
+            shown = int(job.progress)
+
+        try:
+            result = asyncio.run(
+                ingest_file(settings, path, title=title, status=status, on_progress=show)
+            )
+        except KinoError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(1) from None
+    job = result.job
+    if job.status is not JobStatus.SUCCEEDED:
+        typer.echo(f"error: job {job.id} {job.status.value}: {job.error or ''}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Published {title!r}: {settings.public_url}/movies/{result.movie_id} (job {job.id})"
+    )
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
