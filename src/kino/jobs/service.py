@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.core.db import utcnow
@@ -80,26 +80,25 @@ async def request_cancel(session: AsyncSession, actor: User, job_id: int) -> Job
     """A queued job is cancelled at once. A running one is asked to stop: its body sees
     ``ctx.cancelled`` at the next heartbeat and the job becomes cancelled when it stops."""
     job = await get_job_for(session, actor, job_id)
-    cancelled_now = await _update_if(
-        session,
-        job_id,
-        Job.status == JobStatus.QUEUED,
-        status=JobStatus.CANCELLED,
-        cancel_requested=True,
-        finished_at=utcnow(),
-        run_after=None,
-    )
-    if not cancelled_now:
-        # It may have been claimed a moment ago: then it is running, and asked to stop.
-        asked = await _update_if(
-            session, job_id, Job.status == JobStatus.RUNNING, cancel_requested=True
+    # One statement, so a job claimed (or given back) at this moment is still handled right.
+    queued = Job.status == JobStatus.QUEUED
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+        .values(
+            cancel_requested=True,
+            status=case((queued, JobStatus.CANCELLED.value), else_=Job.status),
+            finished_at=case((queued, utcnow()), else_=Job.finished_at),
+            run_after=None,
         )
-        if not asked:
-            job = await get_job(session, job_id)
-            raise Conflict(
-                f"Job {job_id} has already {job.status.value}; there is nothing to cancel."
-            )
-    log.info("jobs.job.cancel_requested", job_id=job_id, by=str(actor.id), at_once=cancelled_now)
+        .returning(Job.status)
+        .execution_options(synchronize_session=False)
+    )
+    status = (await session.execute(statement)).scalar_one_or_none()
+    if status is None:
+        job = await get_job(session, job_id)
+        raise Conflict(f"Job {job_id} has already {job.status.value}; there is nothing to cancel.")
+    log.info("jobs.job.cancel_requested", job_id=job_id, by=str(actor.id), status=str(status))
     return await get_job(session, job.id)
 
 
