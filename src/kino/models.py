@@ -7,4 +7,5 @@ def load_all_models() -> None:
     import kino.catalog.models
     import kino.identity.models
     import kino.jobs.models
-    import kino.media.models  # noqa: F401
+    import kino.media.models
+    import kino.playback.models  # noqa: F401
