@@ -25,6 +25,13 @@ API_PREFIX = "/api/v1"
 PUBLIC_CATALOG_PREFIXES = tuple(
     f"{API_PREFIX}/{name}" for name in ("movies", "people", "genres", "search")
 )
+# Changes a viewer makes for themself (starting a film, a like, a rating, a review, a comment,
+# anything under /me) leave the catalog a signed-out visitor reads as it was: they keep the
+# cache generation, or every playback start would empty the catalog cache.
+PER_VIEWER_WRITES = (
+    rf"{API_PREFIX}/movies/[^/]+/(?:playback|like|rating|reviews|comments)(?:/.*)?",
+    rf"{API_PREFIX}/me(?:/.*)?",
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache=app.state.cache,
         prefixes=PUBLIC_CATALOG_PREFIXES,
         ttl_seconds=settings.cache_ttl_seconds,
+        per_viewer_writes=PER_VIEWER_WRITES,
     )
     app.add_middleware(RequestContextMiddleware)
     return app
@@ -80,6 +88,8 @@ def _include_routers(app: FastAPI) -> None:
     from kino.media.api import router as media_router
     from kino.media.uploads_api import router as uploads_router
     from kino.ops.api import router as ops_router
+    from kino.playback.api import router as playback_router
+    from kino.playback.stream import router as stream_router
     from kino.web.pages import router as web_router
 
     app.include_router(ops_router)
@@ -89,6 +99,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(uploads_router, prefix=API_PREFIX)
     app.include_router(media_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
+    app.include_router(playback_router, prefix=API_PREFIX)
+    app.include_router(stream_router)
     app.include_router(web_router)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Column, ColumnElement, Select, delete, exists, func, select
+from sqlalchemy import Column, ColumnElement, Select, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
@@ -234,6 +234,18 @@ async def movie_status(session: AsyncSession, movie_id: int) -> MovieStatus:
     if status is None:
         raise NotFound(f"There is no film with id {movie_id}.")
     return status
+
+
+async def record_view(session: AsyncSession, movie_id: int) -> None:
+    """For playback: one more view towards the film's popularity (what ``sort=-popularity``
+    orders by). One atomic UPDATE, so concurrent starts all count; ``updated_at`` is kept, a
+    view is not an edit of the film."""
+    await session.execute(
+        update(Movie)
+        .where(Movie.id == movie_id)
+        .values(popularity=Movie.popularity + 1, updated_at=Movie.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _load_movie(session: AsyncSession, movie_id: int) -> Movie | None:

@@ -5,10 +5,16 @@ Only requests without credentials are served from it, and only 200 JSON answers 
 prefix group to a new generation, so later reads miss at once; the change is committed before
 its response leaves the app, so nothing older can be stored under the new generation. In
 embedded mode with several worker processes, another process's change is seen within the TTL.
+
+Changes that belong to one viewer (a playback start, a like, a rating) happen far more often
+than catalog edits; paths matching ``per_viewer_writes`` (regular expressions matched against
+the whole path) keep the generation, or every play would empty the cache. What they touch in
+public answers (a count, an average) is then at most ``ttl_seconds`` old.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,12 +29,21 @@ MAX_CACHED_BYTES = 512 * 1024
 
 class ResponseCacheMiddleware:
     def __init__(
-        self, app: ASGIApp, *, cache: Cache, prefixes: Sequence[str], ttl_seconds: int
+        self,
+        app: ASGIApp,
+        *,
+        cache: Cache,
+        prefixes: Sequence[str],
+        ttl_seconds: int,
+        per_viewer_writes: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.cache = cache
         self.prefixes = tuple(prefixes)
         self.ttl_seconds = ttl_seconds
+        self.per_viewer_writes = re.compile(
+            "|".join(f"(?:{p})" for p in per_viewer_writes) or "(?!)"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -39,7 +54,9 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        if method in CHANGING_METHODS:
+        if method in CHANGING_METHODS and self.per_viewer_writes.fullmatch(scope["path"]):
+            await self.app(scope, receive, send)
+        elif method in CHANGING_METHODS:
             await self._forward_and_invalidate(scope, receive, send)
         elif method == "GET" and not _has_credentials(scope):
             await self._serve_cached(scope, receive, send)

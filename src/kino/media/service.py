@@ -103,6 +103,21 @@ async def published_asset(session: AsyncSession, movie_id: int) -> MediaAsset | 
     )
 
 
+async def published_assets(
+    session: AsyncSession, movie_ids: Sequence[int]
+) -> dict[int, MediaAsset]:
+    """The published asset of each of these films that has one, by film id (renditions not
+    loaded): one query for a page of films."""
+    if not movie_ids:
+        return {}
+    result = await session.scalars(
+        select(MediaAsset).where(
+            MediaAsset.movie_id.in_(movie_ids), MediaAsset.state == AssetState.PUBLISHED
+        )
+    )
+    return {asset.movie_id: asset for asset in result}
+
+
 async def get_media(session: AsyncSession, movie_id: int, *, include_drafts: bool) -> MediaRead:
     status = await catalog.movie_status(session, movie_id)
     asset = await published_asset(session, movie_id)

@@ -1,1 +1,2 @@
-"""Playback: entitlement checks, signed stream URLs, the stream itself, watch progress and history."""
+"""Playback: entitlement checks, signed stream URLs, the stream itself, watch progress and
+history."""
