@@ -74,7 +74,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _describe(error: Any) -> dict[str, Any]:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    location = [str(part) for part in error.get("loc", ())]
+    if location and location[0] in ("body", "query", "path", "header", "cookie"):
+        location = location[1:]  # where it came from; a field may itself be named "body"
     message = str(error.get("msg", "invalid"))
     if error.get("type") == "json_invalid":
         message = "the request body is not valid JSON"
