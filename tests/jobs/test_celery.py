@@ -95,7 +95,7 @@ def start_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[WorkerSt
     }
 
     def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(workers)}.log").open("wb")
+        log = (tmp_path / f"worker-{len(workers)}.log").open("wb")  # see worker_log
         worker = subprocess.Popen(
             [str(KINO), "worker", "--include", "tests.jobs.sample_jobs"],
             env=environment,
@@ -109,8 +109,14 @@ def start_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[WorkerSt
         return worker
 
     yield start
-    for worker in workers:
+    for number, worker in enumerate(workers):
         kill_worker(worker)
+        # Captured by pytest and shown only when the test failed.
+        sys.stdout.write(f"--- worker {number}\n{worker_log(tmp_path, number)}\n")
+
+
+def worker_log(tmp_path: Path, number: int) -> str:
+    return (tmp_path / f"worker-{number}.log").read_text(errors="replace")
 
 
 def kill_worker(worker: subprocess.Popen[bytes]) -> None:
