@@ -36,3 +36,7 @@ bench-upload: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: bench-transcode
+bench-transcode: $(INSTALLED)
+	$(BIN)/python -m bench.transcode

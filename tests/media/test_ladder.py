@@ -169,8 +169,14 @@ def test_the_ladder_is_one_ffmpeg_command(tmp_path: Path) -> None:
     assert command[0] == "ffmpeg"
     assert command.count("-i") == 1
     [graph] = [command[i + 1] for i, arg in enumerate(command) if arg == "-filter_complex"]
-    assert f"split={len(rungs)}" in graph
-    assert graph.count("scale=") == len(rungs)
+    # Decoded once; each rung scaled once, from the rung above it (the top one from the source).
+    assert graph.count("[0:v:0]") == 1
+    assert graph.split(";")[1:] == [
+        "[c0]scale=1920:1080,setsar=1,format=yuv420p,split=2[v3][c1]",
+        "[c1]scale=1280:720,setsar=1,format=yuv420p,split=2[v2][c2]",
+        "[c2]scale=854:480,setsar=1,format=yuv420p,split=2[v1][c3]",
+        "[c3]scale=640:360,setsar=1,format=yuv420p[v0]",
+    ]
     for option, values in {
         "-b:v": [str(rung.video_bitrate) for rung in rungs],
         "-maxrate": [str(round(rung.video_bitrate * 1.07)) for rung in rungs],

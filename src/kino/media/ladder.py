@@ -192,15 +192,21 @@ def _audio_outputs(info: SourceInfo, out_dir: Path, *, encode: bool) -> list[str
 
 
 def _filter_graph(info: SourceInfo, rungs: list[Rung]) -> str:
-    # ffmpeg turns the picture upright (its display matrix) before this graph; decode once,
-    # convert once, then split to one scaler per rung.
+    """Decode once, convert once (tone-map, constant frame rate), then scale in a cascade: the
+    top rung from the source, each lower rung from the one above it. Each step is a proper
+    bicubic downscale, and the lower rungs cost a fraction of scaling from the source."""
+    # ffmpeg turns the picture upright (its display matrix) before this graph.
     prepare = [TONEMAP] if info.hdr else []
     prepare.append(f"fps={output_frame_rate(info)}")
-    labels = "".join(f"[s{index}]" for index in range(len(rungs)))
-    graph = [f"[0:v:{info.video_stream}]{','.join(prepare)},split={len(rungs)}{labels}"]
-    for index, rung in enumerate(rungs):
-        scale = f"scale={rung.width}:{rung.height},setsar=1,format=yuv420p"
-        graph.append(f"[s{index}]{scale}[v{index}]")
+    order = sorted(range(len(rungs)), key=lambda index: -rungs[index].height)
+    graph = [f"[0:v:{info.video_stream}]{','.join(prepare)}[c0]"]
+    for step, index in enumerate(order):
+        rung = rungs[index]
+        scale = f"[c{step}]scale={rung.width}:{rung.height},setsar=1,format=yuv420p"
+        if step == len(order) - 1:
+            graph.append(f"{scale}[v{index}]")
+        else:
+            graph.append(f"{scale},split=2[v{index}][c{step + 1}]")
     return ";".join(graph)
 
 
@@ -238,7 +244,13 @@ def _video_output(index: int, rung: Rung, gop: int, preset: str, out_dir: Path) 
 
 
 def _ladder_args(
-    source: Path, info: SourceInfo, rungs: list[Rung], out_dir: Path, *, preset: str
+    source: Path,
+    info: SourceInfo,
+    rungs: list[Rung],
+    out_dir: Path,
+    *,
+    preset: str,
+    audio: bool = True,
 ) -> list[str]:
     if not rungs:
         raise ValueError("a ladder needs at least one rung")
@@ -246,7 +258,7 @@ def _ladder_args(
     args = ["-y", "-i", str(source), "-filter_complex", _filter_graph(info, rungs)]
     for index, rung in enumerate(rungs):
         args += _video_output(index, rung, gop, preset, out_dir)
-    return args + _audio_outputs(info, out_dir, encode=True)
+    return args + (_audio_outputs(info, out_dir, encode=True) if audio else [])
 
 
 def ladder_command(
@@ -257,10 +269,12 @@ def ladder_command(
     out_dir: Path,
     *,
     preset: str,
+    audio: bool = True,
 ) -> list[str]:
-    """The one ffmpeg command that encodes every rung and audio rendition of the ladder. Its
-    output directories must exist (``prepare_output_dirs``)."""
-    args = _ladder_args(source, info, rungs, out_dir, preset=preset)
+    """The one ffmpeg command that encodes every rung (and, unless ``audio`` is False, every
+    audio rendition) of the ladder. Its output directories must exist
+    (``prepare_output_dirs``)."""
+    args = _ladder_args(source, info, rungs, out_dir, preset=preset, audio=audio)
     return [ffmpeg, "-hide_banner", "-nostdin", *args]
 
 
