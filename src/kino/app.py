@@ -83,6 +83,7 @@ async def dispose(app: FastAPI) -> None:
 def _include_routers(app: FastAPI) -> None:
     from kino.catalog.api import router as catalog_router
     from kino.catalog.search.api import router as search_router
+    from kino.community.api import router as community_router
     from kino.identity.api import router as identity_router
     from kino.jobs.api import router as jobs_router
     from kino.media.api import router as media_router
@@ -95,6 +96,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(ops_router)
     app.include_router(identity_router, prefix=API_PREFIX)
     app.include_router(catalog_router, prefix=API_PREFIX)
+    app.include_router(community_router, prefix=API_PREFIX)
     app.include_router(jobs_router, prefix=API_PREFIX)
     app.include_router(uploads_router, prefix=API_PREFIX)
     app.include_router(media_router, prefix=API_PREFIX)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def load_all_models() -> None:
     import kino.catalog.models
+    import kino.community.models
     import kino.identity.models
     import kino.jobs.models
     import kino.media.models

@@ -20,6 +20,7 @@ from kino.catalog.schemas import (
 )
 from kino.catalog.search.dependencies import Search
 from kino.catalog.service import MovieFilters, MovieSort
+from kino.community import service as community
 from kino.core.http import MAX_ID, DbSession, IdPath
 from kino.core.pagination import Page, Paging
 from kino.identity.dependencies import OptionalUser, StaffUser, is_staff
@@ -65,7 +66,12 @@ async def list_movies(
 
 @router.get("/movies/{movie_id}")
 async def get_movie(movie_id: IdPath, session: DbSession, user: OptionalUser) -> MovieRead:
-    return await service.get_movie(session, movie_id, include_drafts=is_staff(user))
+    """A film; for a signed-in caller also ``liked``, ``my_rating`` and ``favorite``."""
+    movie = await service.get_movie(session, movie_id, include_drafts=is_staff(user))
+    if user is None:
+        return movie
+    mine = await community.viewer_state(session, user, movie_id)
+    return movie.model_copy(update=mine.model_dump())
 
 
 @router.post("/movies", status_code=status.HTTP_201_CREATED)

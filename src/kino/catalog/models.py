@@ -111,6 +111,8 @@ class Movie(TimestampMixin, Base):
     popularity: Mapped[int] = mapped_column(BigInteger, default=0)
     rating_avg: Mapped[float | None] = mapped_column(Float, default=None)
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept exact by the community domain in the transaction that adds or removes a like.
+    like_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The id of the film in the source it was imported from (an IMDb id for the demo data),
     # so re-importing updates instead of duplicating.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)

@@ -70,12 +70,17 @@ class MovieRead(BaseModel):
     popularity: int
     rating_avg: float | None
     rating_count: int
+    like_count: int
     genres: list[GenreRead]
     countries: list[str]
     languages: list[str]
     credits: list[CreditRead]
     created_at: datetime
     updated_at: datetime
+    # For a signed-in caller only (null otherwise): what they have done with this film.
+    liked: bool | None = None
+    my_rating: int | None = None
+    favorite: bool | None = None
 
 
 class CreditWrite(BaseModel):

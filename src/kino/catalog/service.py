@@ -280,6 +280,7 @@ def _movie_read(movie: Movie) -> MovieRead:
         popularity=movie.popularity,
         rating_avg=movie.rating_avg,
         rating_count=movie.rating_count,
+        like_count=movie.like_count,
         genres=[GenreRead.model_validate(genre) for genre in sorted(movie.genres, key=_by_name)],
         countries=[country.name for country in movie.countries],
         languages=[language.name for language in movie.languages],

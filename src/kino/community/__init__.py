@@ -1,0 +1,1 @@
+"""Community: favorites, likes, ratings, reviews with votes, comments, and their moderation."""
