@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench-catalog bench-upload clean
+.PHONY: demo test lint typecheck pytest nginx bench-catalog bench-upload clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED)
+pytest: $(INSTALLED) nginx
 	$(BIN)/pytest
+
+# tests/playback/test_nginx.py runs deploy/nginx under a real nginx (Debian's nginx-light has
+# secure_link; newer releases have only the nginx package).
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update -q && apt-get install -y -q nginx-light || apt-get install -y -q nginx)
 
 bench-catalog: $(INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)

@@ -144,6 +144,23 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> 
     run_server(settings, host=host, port=port, workers=workers)
 
 
+@app.command("stream-secret")
+def stream_secret() -> None:
+    """Print the secret nginx's secure_link checks stream paths with (deploy/nginx). Derived
+    from KINO_SECRET_KEY: it signs stream paths and nothing else."""
+    from kino.playback.signing import stream_secret as derive
+
+    settings = Settings()
+    if settings.secret_key_is_generated and settings.environment != "test":
+        typer.secho(
+            f"warning: KINO_SECRET_KEY is not set; this comes from the key kept in "
+            f"{settings.data_dir}.",
+            fg="yellow",
+            err=True,
+        )
+    typer.echo(derive(settings))
+
+
 @app.command()
 def worker(
     include: Annotated[

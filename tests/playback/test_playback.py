@@ -283,3 +283,23 @@ async def test_playback_resumes_where_the_viewer_left_off(
     assert resumed["resume_position_seconds"] == 42.5
     assert finished["resume_position_seconds"] == 0
     assert (await playback(client, movie_id))["resume_position_seconds"] == 0  # anonymous
+
+
+async def test_starting_playback_keeps_the_catalog_cache(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn
+) -> None:
+    movie_id = await make_movie(client, manager)
+    await publish_tiny_asset(app, movie_id)
+    assert (await client.get("/api/v1/movies")).headers["x-cache"] == "miss"
+
+    await playback(client, movie_id, viewer)
+    await client.put(
+        f"/api/v1/me/progress/{movie_id}", json={"position_seconds": 3}, headers=viewer.headers
+    )
+    after_viewer = await client.get("/api/v1/movies")
+    await client.patch(f"/api/v1/movies/{movie_id}", json={"year": 1999}, headers=manager.headers)
+    after_edit = await client.get("/api/v1/movies")
+
+    assert after_viewer.headers["x-cache"] == "hit"
+    assert after_edit.headers["x-cache"] == "miss"
+    assert after_edit.json()["items"][0]["year"] == 1999
