@@ -23,7 +23,9 @@ class WatchProgress(Base):
     )
     position_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
-    # Set once the viewer reached 95% of the film; continue-watching leaves such films out.
+    # Whether the last position reached 95% of the film: playback then starts from the beginning
+    # and continue-watching leaves the film out. A later position before that (watching it
+    # again) clears it, and the film is back in continue-watching.
     watched: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
