@@ -13,6 +13,12 @@ from kino.jobs.queue import EmbeddedJobQueue
 from kino.settings import Settings
 from tests.jobs import sample_jobs  # noqa: F401 - registers the test job kinds
 from tests.jobs.support import PoolStarter
+from tests.jobs.workers import (  # noqa: F401 - fixtures for real `kino worker` processes
+    broker_url,
+    celery_app,
+    celery_settings,
+    start_worker,
+)
 
 # Tiny heartbeats and backoffs keep the tests quick. The pool's poll is long on purpose: a job
 # that runs at once was woken by its enqueue (or found at the pool's start), not polled.

@@ -164,10 +164,10 @@ async def test_a_file_that_is_not_a_video_fails_and_the_film_keeps_its_video(
     assert [a.id for a in await assets_of(app, movie_id)] == [published.id]
     media = (await client.get(f"/api/v1/movies/{movie_id}/media")).json()
     assert media["asset_id"] == published.id
-    assert await _asset_prefixes(app) == {published.id}
+    assert await asset_prefixes(app) == {published.id}
 
 
-async def _asset_prefixes(app: FastAPI) -> set[int]:
+async def asset_prefixes(app: FastAPI) -> set[int]:
     keys = await app.state.storage.list("assets/")
     return {int(key.split("/")[1]) for key in keys}
 
@@ -186,7 +186,7 @@ async def test_cancelling_the_encode_stops_it_and_leaves_nothing_behind(
 
     assert job.status is JobStatus.CANCELLED
     assert await assets_of(app, movie_id) == []
-    assert await _asset_prefixes(app) == set()
+    assert await asset_prefixes(app) == set()
     assert (await client.get(f"/api/v1/movies/{movie_id}/media")).status_code == 404
     assert not list(app.state.settings.work_dir.glob(f"job-{job_id}*"))
 

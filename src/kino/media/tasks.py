@@ -23,7 +23,7 @@ from sqlalchemy import select
 from kino.jobs.registry import job_handler
 from kino.jobs.runner import JobCancelled, JobContext, JobFailed
 from kino.media import service
-from kino.media.errors import UnsupportedMedia
+from kino.media.errors import ObjectNotFound, UnsupportedMedia
 from kino.media.ffmpeg import FfmpegCancelled, FfmpegError, ProgressCallback
 from kino.media.hls import HlsPackage
 from kino.media.images import make_images
@@ -117,7 +117,10 @@ class _TranscodeRun:
                 raise JobFailed("The uploaded file is gone; upload the video again.")
             return local
         path = self.work_dir / "source"
-        await self.storage.download(key, path)
+        try:
+            await self.storage.download(key, path)
+        except ObjectNotFound as exc:
+            raise JobFailed("The uploaded file is gone; upload the video again.") from exc
         return path
 
     async def _probe(self, source: Path) -> SourceInfo:

@@ -24,13 +24,13 @@ from kino.core.http import AppSettings, DbSession, error_response
 from kino.identity.dependencies import AppDatabase, StaffUser
 from kino.identity.models import User
 from kino.media import uploads
+from kino.media.dependencies import MediaStorage
 from kino.media.errors import (
     InvalidUploadRequest,
     UnsupportedTusVersion,
     UnsupportedUploadContent,
 )
 from kino.media.models import Upload
-from kino.media.storage import Storage
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
@@ -75,13 +75,6 @@ async def _uploader(user: StaffUser, session: DbSession) -> User:
 
 Uploader = Annotated[User, Depends(_uploader)]
 
-
-async def _storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
-
-
-MediaStorage = Annotated[Storage, Depends(_storage)]
 
 tus = APIRouter(
     prefix="/uploads",
