@@ -180,6 +180,9 @@ async def test_a_comment_is_reported_once_per_viewer(
         "already_reported"
     }
     assert error_code(await client.post(report, headers=viewer.headers), 403) == "own_comment"
+    for bad in ({"reason": "x" * 501}, {"reason": "  "}, {"reason": 5}, {"why": "spam"}):
+        response = await client.post(report, json=bad, headers=moderator.headers)
+        assert error_code(response, 422) == "validation_error", bad
     ok(await client.post(report, headers=moderator.headers), 204)  # no body: no reason given
 
     assert error_code(await client.get("/api/v1/comments/reported", headers=other.headers), 403)

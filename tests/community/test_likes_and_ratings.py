@@ -94,15 +94,18 @@ async def test_ratings_set_the_films_average_and_count(
     assert (emptied["rating_avg"], emptied["rating_count"]) == (None, 0)
 
 
-async def test_a_viewer_cannot_remove_another_viewers_rating(
+async def test_a_viewer_cannot_remove_another_viewers_rating_or_like(
     client: httpx.AsyncClient, viewer: SignedIn, other: SignedIn, movie_id: int
 ) -> None:
     path = f"/api/v1/movies/{movie_id}/rating"
     ok(await client.put(path, json={"score": 9}, headers=viewer.headers))
-    ok(await client.delete(path, headers=other.headers))
-    ok(await client.delete(f"/api/v1/movies/{movie_id}/like", headers=other.headers))
+    ok(await client.put(f"/api/v1/movies/{movie_id}/like", headers=viewer.headers))
+    assert ok(await client.delete(path, headers=other.headers))["rating_count"] == 1
+    unliked = ok(await client.delete(f"/api/v1/movies/{movie_id}/like", headers=other.headers))
+    assert (unliked["liked"], unliked["like_count"]) == (False, 1)
     assert ok(await client.get(path, headers=viewer.headers))["my_rating"] == 9
-    assert (await film(client, movie_id))["rating_count"] == 1
+    seen = await film(client, movie_id, viewer)
+    assert (seen["liked"], seen["like_count"], seen["rating_count"]) == (True, 1, 1)
 
 
 BAD_SCORES: list[Any] = [

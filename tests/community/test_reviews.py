@@ -188,6 +188,9 @@ async def test_a_hidden_review_is_seen_by_its_author_and_moderators_only(
     mine = ok(await client.get("/api/v1/me/reviews", headers=viewer.headers))
     assert mine["items"][0]["status"] == "hidden"
 
+    for who in (viewer, other):
+        refused = await client.post(f"{path}/restore", headers=who.headers)
+        assert error_code(refused, 403) == "forbidden"
     restored = ok(await client.post(f"{path}/restore", headers=moderator.headers))
     assert restored["status"] == "visible"
     assert ids(await client.get(listing, headers=other.headers)) == [review["id"]]

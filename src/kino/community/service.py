@@ -13,10 +13,10 @@ writer at a time anyway). One row per user and film is the table's primary key, 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog import service as catalog
@@ -74,7 +74,7 @@ async def lock_visible_movie(session: AsyncSession, actor: User, movie_id: int) 
     check_movie_visible(status, actor, movie_id)
 
 
-def upsert(session: AsyncSession, model: type[Base]) -> Any:
+def upsert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """``INSERT`` with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` for the session's
     database (both dialects spell it the same way in SQLAlchemy)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -95,11 +95,14 @@ async def display_names(session: AsyncSession, user_ids: set[uuid.UUID]) -> dict
 async def add_favorite(session: AsyncSession, actor: User, movie_id: int) -> FavoriteRead:
     """Idempotent: a film already in the favorites keeps the moment it was added."""
     await ensure_movie_visible(session, actor, movie_id)
-    await session.execute(
-        upsert(session, Favorite)
-        .values(user_id=actor.id, movie_id=movie_id, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "movie_id"])
-    )
+    try:
+        await session.execute(
+            upsert(session, Favorite)
+            .values(user_id=actor.id, movie_id=movie_id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["user_id", "movie_id"])
+        )
+    except IntegrityError:  # the film was deleted since the check above
+        raise NotFound(f"There is no film with id {movie_id}.") from None
     created_at = await session.scalar(
         select(Favorite.created_at).where(
             Favorite.user_id == actor.id, Favorite.movie_id == movie_id
@@ -209,7 +212,7 @@ async def rate_movie(
         )
     )
     await _recount_ratings(session, movie_id)
-    return await rating_state(session, actor, movie_id)
+    return await _rating_state(session, actor, movie_id)
 
 
 async def unrate_movie(session: AsyncSession, actor: User, movie_id: int) -> RatingState:
@@ -221,11 +224,16 @@ async def unrate_movie(session: AsyncSession, actor: User, movie_id: int) -> Rat
     )
     if removed is not None:
         await _recount_ratings(session, movie_id)
-    return await rating_state(session, actor, movie_id)
+    return await _rating_state(session, actor, movie_id)
 
 
 async def rating_state(session: AsyncSession, actor: User, movie_id: int) -> RatingState:
+    """The actor's score for the film (None if unrated), with the film's average and count."""
     await ensure_movie_visible(session, actor, movie_id)
+    return await _rating_state(session, actor, movie_id)
+
+
+async def _rating_state(session: AsyncSession, actor: User, movie_id: int) -> RatingState:
     mine = (
         select(Rating.score)
         .where(Rating.movie_id == movie_id, Rating.user_id == actor.id)
