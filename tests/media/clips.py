@@ -35,6 +35,7 @@ class AudioSpec:
     default: bool = False
     sample_rate: int = 48000
     frequency: int = 440
+    delay: float = 0.0  # seconds the stream starts after the video
 
 
 def ffmpeg_exe() -> str:
@@ -60,6 +61,7 @@ def make_clip(
     gop_seconds: float | None = None,
     faststart: bool = False,
     video: bool = True,
+    video_delay: float = 0.0,
 ) -> Path:
     """A clip with the given properties (cached for the session).
 
@@ -69,17 +71,20 @@ def make_clip(
     ffmpeg's ``-display_rotation`` counts. ``vfr``: frames at irregular intervals. ``hdr``:
     ``"pq"`` or ``"hlg"`` tags the clip BT.2020 with that transfer (use a 10-bit ``pix_fmt``).
     ``sar``: a sample aspect ratio for anamorphic clips. ``gop_seconds``: keyframe interval
-    (default: the encoder's). ``video=False`` makes an audio-only file.
+    (default: the encoder's). ``video=False`` makes an audio-only file; ``video_delay`` starts
+    the picture that many seconds after the sound (``AudioSpec.delay`` the other way round).
     """
     audio = _audio_specs(audio_streams)
     parameters = (seconds, width, height, fps, codec, pix_fmt, audio, audio_codec, container)
-    key = repr((*parameters, rotation, vfr, hdr, sar, gop_seconds, faststart, video))
+    key = repr((*parameters, rotation, vfr, hdr, sar, gop_seconds, faststart, video, video_delay))
     made = _made.get(key)
     if made is not None and made.exists():
         return made
     name = hashlib.sha1(key.encode()).hexdigest()[:12]
     path = directory / f"clip-{name}.{container}"
     args = _inputs(seconds, width, height, fps, audio, video)
+    if video_delay:
+        args = ["-itsoffset", str(video_delay), *args]
     if video:
         args += _video_args(codec, pix_fmt, fps, vfr, hdr, sar, gop_seconds)
     args += _audio_args(audio, audio_codec, video)
@@ -122,6 +127,8 @@ def _inputs(
     for spec in audio:
         layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}[spec.channels]
         tone = f"sine=frequency={spec.frequency}:sample_rate={spec.sample_rate}:duration={seconds}"
+        if spec.delay:
+            args += ["-itsoffset", str(spec.delay)]
         args += ["-f", "lavfi", "-i", f"{tone},aformat=channel_layouts={layout}"]
     return args
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
 import dataclasses
 import io
@@ -521,6 +522,32 @@ async def test_odd_sized_444_source_comes_out_even_420(clip_dir: Path, tmp_path:
     [(attributes, uri)] = output.stream_infs()
     assert attributes["RESOLUTION"] == "320x240"
     assert first_frame(tmp_path / uri).format.name == "yuv420p"
+
+
+async def test_a_late_audio_stream_keeps_its_place_in_time(clip_dir: Path, tmp_path: Path) -> None:
+    # The sound starts 0.5 s after the picture: its rendition starts at 0 too, with silence.
+    source = make_clip(clip_dir, seconds=3, container="mkv", audio_streams=[AudioSpec(delay=0.5)])
+    output = await encode(source, tmp_path)
+    [rendition] = output.media("AUDIO")
+    assert fragment_start((tmp_path / "a0" / "seg-00000.m4s").read_bytes()) == (0, 0)
+    loudness = [
+        (float(frame.time), max(map(abs, array.array("f", bytes(frame.planes[0])))))
+        for container in segment_containers(tmp_path / rendition["URI"])
+        for frame in container.decode(audio=0)
+        if frame.time is not None
+    ]
+    assert all(level < 0.001 for time, level in loudness if time < 0.45)
+    assert all(level > 0.05 for time, level in loudness if 0.55 < time < 3.0)
+
+
+async def test_a_late_picture_is_held_from_the_start(clip_dir: Path, tmp_path: Path) -> None:
+    source = make_clip(clip_dir, seconds=3, container="mkv", video_delay=0.5)
+    output = await encode(source, tmp_path)
+    [(_, uri)] = output.stream_infs()
+    first_segment = (tmp_path / uri).parent / "seg-00000.m4s"
+    assert fragment_start(first_segment.read_bytes()) == (0, 0)
+    frames = sum(len(video_packets(c)) for c in segment_containers(tmp_path / uri))
+    assert frames == round(3.5 * 25)  # 0.5 s of the first picture, then the 3 s clip
 
 
 async def test_a_set_cancel_event_stops_the_encode(clip_dir: Path, tmp_path: Path) -> None:

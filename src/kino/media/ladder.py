@@ -183,6 +183,9 @@ def _audio_outputs(info: SourceInfo, out_dir: Path, *, encode: bool) -> list[str
     for stream in info.audio:
         args += ["-map", f"0:a:{stream.index}"]
         if encode:
+            # Each rendition is its own file starting at 0, so a stream that starts late in
+            # the source (or has gaps) is padded with silence to keep its place in time.
+            args += ["-af", "aresample=async=1:first_pts=0"]
             args += ["-c:a", "aac", "-b:a", str(AUDIO_BITRATE)]
             args += ["-ar", str(AUDIO_SAMPLE_RATE), "-ac", "2"]
         else:
@@ -195,9 +198,10 @@ def _filter_graph(info: SourceInfo, rungs: list[Rung]) -> str:
     """Decode once, convert once (tone-map, constant frame rate), then scale in a cascade: the
     top rung from the source, each lower rung from the one above it. Each step is a proper
     bicubic downscale, and the lower rungs cost a fraction of scaling from the source."""
-    # ffmpeg turns the picture upright (its display matrix) before this graph.
+    # ffmpeg turns the picture upright (its display matrix) before this graph. The picture
+    # starts at 0 like the audio renditions (a late first frame is held from 0).
     prepare = [TONEMAP] if info.hdr else []
-    prepare.append(f"fps={output_frame_rate(info)}")
+    prepare.append(f"fps={output_frame_rate(info)}:start_time=0")
     order = sorted(range(len(rungs)), key=lambda index: -rungs[index].height)
     graph = [f"[0:v:{info.video_stream}]{','.join(prepare)}[c0]"]
     for step, index in enumerate(order):
