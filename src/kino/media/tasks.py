@@ -1,7 +1,8 @@
 """Job bodies of the media domain: an uploaded source becomes a published, streamable film.
 
 Stages: probe → remux (sources that are already H.264/AAC play within seconds) → encode (the
-whole ladder in one ffmpeg process) → images (poster, thumbnails, storyboard) → publish. Each
+whole ladder in one ffmpeg process, with the poster, thumbnails and storyboard made beside it)
+→ publish. Each
 version is written under its own ``assets/{id}/`` prefix and switched in with one transaction;
 whatever an interrupted or failed run leaves is removed, and a run that finds its work already
 published returns at once.
@@ -34,6 +35,7 @@ from kino.media.storage import Storage, create_storage
 
 log = structlog.get_logger("kino.media")
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,6 @@ class _Span:
 
 PROBE = _Span(0, 3)
 REMUX = _Span(3, 10)
-IMAGES_SHARE = 8.0
 PUBLISH_SHARE = 4.0
 
 
@@ -90,6 +91,21 @@ async def _ladder_done(ctx: JobContext) -> bool:
 async def _discard_leftovers(ctx: JobContext, storage: Storage) -> None:
     async with ctx.db.transaction() as session:
         await service.discard_job_assets(session, storage, ctx.job_id)
+
+
+async def _together(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Both results; when one fails the other is stopped and the first failure speaks."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            one = group.create_task(_awaited(first))
+            two = group.create_task(_awaited(second))
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return one.result(), two.result()
+
+
+async def _awaited(work: Awaitable[T]) -> T:
+    return await work
 
 
 class _TranscodeRun:
@@ -161,11 +177,10 @@ class _TranscodeRun:
         log.info("media.remux.published", job_id=self.ctx.job_id, movie_id=self.movie_id)
 
     async def _ladder(self, source: Path, info: SourceInfo, start: float) -> None:
-        images_at = 100 - PUBLISH_SHARE - IMAGES_SHARE
-        encode = _Span(start, images_at)
+        encode = _Span(start, 100 - PUBLISH_SHARE)
         out_dir = self.work_dir / "ladder"
         rungs = plan_ladder(info)
-        package = await self._ffmpeg_stage(
+        encoding = self._ffmpeg_stage(
             "encode",
             encode,
             encode_ladder(
@@ -179,10 +194,11 @@ class _TranscodeRun:
                 preset=self.ctx.settings.x264_preset,
             ),
         )
-        await self.ctx.report("images", images_at)
-        images = await self._ffmpeg_stage(
+        # Images need a fraction of the encoder's work: made beside it, they cost almost no
+        # wall time (they write to their own folders of the same output directory).
+        imaging = self._ffmpeg_stage(
             "images",
-            _Span(images_at, images_at + IMAGES_SHARE),
+            None,
             make_images(
                 self.ffmpeg,
                 source,
@@ -194,6 +210,7 @@ class _TranscodeRun:
                 cancel=self.ctx.cancelled,
             ),
         )
+        package, images = await _together(encoding, imaging)
         await self._publish(AssetKind.LADDER, info, out_dir, package, images=images.to_json())
         log.info(
             "media.transcode.published",
@@ -202,14 +219,15 @@ class _TranscodeRun:
             rungs=len(rungs),
         )
 
-    async def _ffmpeg_stage(self, stage: str, span: _Span, work: Awaitable[T]) -> T:
+    async def _ffmpeg_stage(self, stage: str, span: _Span | None, work: Awaitable[T]) -> T:
         try:
             result = await work
         except FfmpegCancelled as exc:
             raise JobCancelled(f"cancelled during {stage}") from exc
         except FfmpegError as exc:
             raise JobFailed(f"The video could not be processed ({stage}): {exc.message}") from exc
-        await self.ctx.report(stage, span.end)
+        if span is not None:
+            await self.ctx.report(stage, span.end)
         return result
 
     def _progress(self, stage: str, span: _Span) -> ProgressCallback:
