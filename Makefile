@@ -46,3 +46,7 @@ clean:
 .PHONY: bench-transcode
 bench-transcode: $(INSTALLED)
 	$(BIN)/python -m bench.transcode
+
+.PHONY: bench-publish
+bench-publish: $(INSTALLED)
+	$(BIN)/python -m bench.publish
