@@ -151,6 +151,7 @@ def test_remux_only_for_upright_8_bit_420_h264_with_aac_or_no_audio() -> None:
     assert not can_remux(source_info(pix_fmt="yuv444p"))
     assert not can_remux(source_info(rotation=90))
     assert not can_remux(source_info(hdr=True))
+    assert not can_remux(source_info(start_skew=0.5))
     opus = AudioStream(1, "opus", 2, 48000, None, None, False)
     assert not can_remux(source_info(audio=(*source_info().audio, opus)))
 

@@ -96,6 +96,13 @@ def test_an_mp4_audio_title_is_read(clip_dir: Path) -> None:
     assert (audio.language, audio.title) == ("eng", "Director's commentary")
 
 
+def test_sound_starting_after_the_picture_is_noticed(clip_dir: Path) -> None:
+    late = make_clip(clip_dir, seconds=3, container="mkv", audio_streams=[AudioSpec(delay=0.5)])
+    assert probe(late).start_skew == pytest.approx(0.5, abs=0.05)
+    assert probe(make_clip(clip_dir, seconds=3, container="mkv")).start_skew < 0.05
+    assert probe(make_clip(clip_dir)).start_skew < 0.05
+
+
 def test_a_clip_without_sound_has_no_audio(clip_dir: Path) -> None:
     assert probe(make_clip(clip_dir, audio_streams=0)).audio == ()
 

@@ -48,6 +48,9 @@ STANDARD_FRAME_RATES = tuple(
 # A source this close to a rung's size (a few lines cropped) still gets that rung, at its own size.
 NEAR_MISS = 1.05
 MIN_BITRATE = 200_000
+# Sound this much out of step with the picture at the start is not remuxed (AAC priming and
+# B-frame delays are a few hundredths of a second).
+MAX_REMUX_START_SKEW = 0.1
 # HDR (PQ or HLG) to SDR BT.709: linearize, map the primaries, tone-map (Hable), re-encode.
 TONEMAP = (
     "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
@@ -128,7 +131,8 @@ def _small_rung(width: int, height: int) -> Rung:
 
 def can_remux(info: SourceInfo) -> bool:
     """Whether the source plays as it is once repackaged: H.264 8-bit 4:2:0 SDR, upright,
-    with AAC audio or none."""
+    with AAC audio or none, its sound starting with its picture (each rendition is repackaged
+    to start at 0, so an offset between them would be lost)."""
     return (
         info.video_codec == "h264"
         and info.bit_depth == 8
@@ -136,6 +140,7 @@ def can_remux(info: SourceInfo) -> bool:
         and not info.hdr
         and info.rotation == 0
         and all(stream.codec == "aac" for stream in info.audio)
+        and info.start_skew <= MAX_REMUX_START_SKEW
     )
 
 

@@ -81,6 +81,8 @@ class SourceInfo:
     bit_rate: int | None
     color_transfer: str | None = None  # "pq" or "hlg" when ``hdr``
     video_stream: int = 0  # which video stream is the film (ffmpeg's ``0:v:{video_stream}``)
+    # The largest gap between the picture's start and an audio stream's (seconds).
+    start_skew: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, for ``MediaAsset.source``."""
@@ -159,6 +161,7 @@ def _describe(container: av.container.InputContainer) -> SourceInfo:
         bit_rate=container.bit_rate or None,
         color_transfer=transfer,
         video_stream=list(container.streams.video).index(video),
+        start_skew=_start_skew(container, video),
     )
 
 
@@ -324,6 +327,19 @@ def _last_video_time(
     except FFmpegError:
         pass  # a damaged tail ends where reading stopped
     return last
+
+
+def _start_seconds(stream: av.stream.Stream) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
+def _start_skew(
+    container: av.container.InputContainer, video: av.video.stream.VideoStream
+) -> float:
+    picture = _start_seconds(video)
+    return max((abs(_start_seconds(s) - picture) for s in container.streams.audio), default=0.0)
 
 
 def _audio_streams(container: av.container.InputContainer) -> tuple[AudioStream, ...]:
