@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from kino.settings import Settings
 
@@ -62,6 +63,7 @@ def make_clip(
     faststart: bool = False,
     video: bool = True,
     video_delay: float = 0.0,
+    streamed: bool = False,
 ) -> Path:
     """A clip with the given properties (cached for the session).
 
@@ -73,10 +75,13 @@ def make_clip(
     ``sar``: a sample aspect ratio for anamorphic clips. ``gop_seconds``: keyframe interval
     (default: the encoder's). ``video=False`` makes an audio-only file; ``video_delay`` starts
     the picture that many seconds after the sound (``AudioSpec.delay`` the other way round).
+    ``streamed``: written to a pipe, as a live recorder does, so the header states no duration
+    and there is no index (Matroska/WebM).
     """
     audio = _audio_specs(audio_streams)
     parameters = (seconds, width, height, fps, codec, pix_fmt, audio, audio_codec, container)
-    key = repr((*parameters, rotation, vfr, hdr, sar, gop_seconds, faststart, video, video_delay))
+    variations = (rotation, vfr, hdr, sar, gop_seconds, faststart, video, video_delay, streamed)
+    key = repr((*parameters, *variations))
     made = _made.get(key)
     if made is not None and made.exists():
         return made
@@ -97,6 +102,10 @@ def make_clip(
         rotate = ["-display_rotation:v:0", str(rotation), "-i", str(plain)]
         _ffmpeg([*rotate, "-map", "0", "-c", "copy", str(path)])
         plain.unlink()
+    elif streamed:
+        muxer = "webm" if container == "webm" else "matroska"
+        with path.open("wb") as out:
+            _ffmpeg([*args, "-f", muxer, "pipe:1"], stdout=out)
     else:
         _ffmpeg([*args, str(path)])
     _made[key] = path
@@ -188,9 +197,12 @@ def _audio_args(audio: tuple[AudioSpec, ...], audio_codec: str, video: bool) -> 
     return args
 
 
-def _ffmpeg(args: list[str]) -> None:
+def _ffmpeg(args: list[str], stdout: IO[bytes] | None = None) -> None:
     command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    subprocess.run(command, check=True, capture_output=True)
+    if stdout is None:
+        subprocess.run(command, check=True, capture_output=True)
+    else:
+        subprocess.run(command, check=True, stdout=stdout, stderr=subprocess.PIPE)
 
 
 def make_still_image(directory: Path, *, width: int = 320, height: int = 180) -> Path:

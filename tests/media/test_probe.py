@@ -103,6 +103,16 @@ def test_sound_starting_after_the_picture_is_noticed(clip_dir: Path) -> None:
     assert probe(make_clip(clip_dir)).start_skew < 0.05
 
 
+def test_a_recording_without_a_stated_duration_is_measured(clip_dir: Path) -> None:
+    # As a browser's MediaRecorder writes WebM: no duration in the header, no index.
+    recording = make_clip(
+        clip_dir, seconds=3, codec="vp9", audio_codec="libopus", container="webm", streamed=True
+    )
+    info = probe(recording)
+    assert info.duration == pytest.approx(3.0, abs=0.05)
+    assert info.video_codec == "vp9"
+
+
 def test_a_clip_without_sound_has_no_audio(clip_dir: Path) -> None:
     assert probe(make_clip(clip_dir, audio_streams=0)).audio == ()
 

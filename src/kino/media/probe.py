@@ -131,7 +131,7 @@ def _describe(container: av.container.InputContainer) -> SourceInfo:
     context = video.codec_context
     width, height = context.width, context.height
     _check_dimensions(width, height)
-    duration = _duration(container, video)
+    duration, stated = _duration(container, video)
     frame = _first_picture(container, video)
     pix_fmt = frame.format.name
     rotation = _normalize_rotation(frame.rotation)
@@ -140,7 +140,8 @@ def _describe(container: av.container.InputContainer) -> SourceInfo:
         display_width, display_height = display_height, display_width
     _check_aspect(display_width, display_height)
     frame_rate, variable = _frame_rate(container, video)
-    _check_complete(container, video, duration)
+    if stated:
+        _check_complete(container, video, duration)
     transfer = HDR_TRANSFERS.get(frame.color_trc) or HDR_TRANSFERS.get(context.color_trc)
     return SourceInfo(
         container=container.format.name.split(",")[0],
@@ -204,12 +205,21 @@ def _check_aspect(display_width: int, display_height: int) -> None:
         )
 
 
-def _duration(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> float:
+def _duration(
+    container: av.container.InputContainer, video: av.video.stream.VideoStream
+) -> tuple[float, bool]:
+    """The duration in seconds, and whether the file's header stated it. A file without one
+    (a browser's MediaRecorder WebM, a stream dump) is read to its end to find it."""
     seconds: float | None = None
     if container.duration is not None and container.duration > 0:
         seconds = container.duration / av.time_base
     elif video.duration is not None and video.time_base is not None and video.duration > 0:
         seconds = float(video.duration * video.time_base)
+    stated = seconds is not None and math.isfinite(seconds) and seconds > 0
+    if not stated:
+        end = _last_video_time(container, video, 0.0)
+        seconds = end - _start_seconds(video) if end is not None else None
+        container.seek(0, backward=True, any_frame=False)
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise UnsupportedMedia(
             "The video's duration is zero or unknown; the file may be damaged or still being "
@@ -217,7 +227,7 @@ def _duration(container: av.container.InputContainer, video: av.video.stream.Vid
         )
     if seconds < MIN_DURATION_SECONDS:
         raise UnsupportedMedia("The video is too short to play (under a tenth of a second).")
-    return seconds
+    return seconds, stated
 
 
 def _first_picture(
