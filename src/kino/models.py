@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def load_all_models() -> None:
+    import kino.boxoffice.models
     import kino.catalog.models
     import kino.community.models
     import kino.identity.models
