@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The web pages' npm packages (package-lock.json), installed into node_modules/.
+NODE_MODULES := node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest nginx bench-catalog bench-upload clean
+.PHONY: demo test lint typecheck pytest nginx chromium bench-catalog bench-upload clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +14,12 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(INSTALLED)
+$(NODE_MODULES): package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update -q && apt-get install -y -q nodejs npm)
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: $(INSTALLED) $(NODE_MODULES)
 	$(BIN)/kino demo
 
 test: lint typecheck pytest
@@ -24,7 +31,7 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) nginx
+pytest: $(INSTALLED) $(NODE_MODULES) nginx chromium
 	$(BIN)/pytest
 
 # tests/playback/test_nginx.py runs deploy/nginx under a real nginx (Debian's nginx-light has
@@ -32,6 +39,11 @@ pytest: $(INSTALLED) nginx
 nginx:
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		(apt-get update -q && apt-get install -y -q nginx-light || apt-get install -y -q nginx)
+
+# tests/e2e drive Debian's chromium through Playwright (no browser download).
+chromium:
+	command -v chromium >/dev/null || test -x /usr/bin/chromium || \
+		(apt-get update -q && apt-get install -y -q chromium)
 
 bench-catalog: $(INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
@@ -41,7 +53,7 @@ bench-upload: $(INSTALLED)
 	$(BIN)/python -m bench.upload
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var node_modules .mypy_cache .ruff_cache .pytest_cache
 
 .PHONY: bench-transcode
 bench-transcode: $(INSTALLED)

@@ -1,5 +1,5 @@
-"""Who is calling: a Bearer access token or an ``X-API-Key``, resolved to an active user; and
-what the sign-in endpoints read from the request."""
+"""Who is calling: a Bearer access token, an ``X-API-Key`` or the web site's session cookie,
+resolved to an active user; and what the sign-in endpoints read from the request."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from kino.core.db import Database
 from kino.core.errors import PermissionDenied, Unauthenticated
 from kino.core.http import AppSettings, DbSession
-from kino.identity import service
+from kino.identity import service, sessions
+from kino.identity.cookies import SESSION_COOKIE, check_csrf_header
 from kino.identity.models import Role, User
 from kino.identity.schemas import LoginRequest, OAuth2LoginForm
 
@@ -30,11 +31,18 @@ async def optional_user(
     token: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User | None:
-    """The caller, or None when no credentials were sent. Bad credentials are a 401, not None."""
+    """The caller, or None when no credentials were sent. Bad credentials are a 401, not None;
+    an expired session cookie is a signed-out visitor (a browser keeps sending stale cookies).
+    A change made with the cookie must carry the page's CSRF token in ``X-CSRF-Token``."""
     if token:
         user = await service.user_for_access_token(session, settings, token)
     elif api_key:
         user = await service.user_for_api_key(session, api_key)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        user = await sessions.user_for_session(session, cookie)
+        if user is None:
+            return None
+        check_csrf_header(settings, request)
     else:
         return None
     if user is None:

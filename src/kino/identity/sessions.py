@@ -98,6 +98,30 @@ def _check_password(password: str, user: User | None) -> tuple[bool, str | None]
     return verify_and_update(password, user.password_hash)
 
 
+async def start_session(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
+    """A new session for ``user``, whose identity was proven otherwise (just registered)."""
+    return await _start_session(session, settings, user)
+
+
+async def user_for_session(session: AsyncSession, refresh_token: str) -> User | None:
+    """The active user whose session ``refresh_token`` is, while it is unused, unrevoked and
+    unexpired: how the web site's session cookie (which holds it) is read. The site does not
+    rotate it: a page's parallel requests would race to rotate one cookie and look like a
+    reused token."""
+    token = await _find_refresh_token(session, refresh_token)
+    if (
+        token is None
+        or token.used_at is not None
+        or token.revoked_at is not None
+        or token.expires_at <= utcnow()
+    ):
+        return None
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
 async def _start_session(
     session: AsyncSession, settings: Settings, user: User, *, family_id: uuid.UUID | None = None
 ) -> TokenPair:
