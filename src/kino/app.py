@@ -91,7 +91,7 @@ def _include_routers(app: FastAPI) -> None:
     from kino.ops.api import router as ops_router
     from kino.playback.api import router as playback_router
     from kino.playback.stream import router as stream_router
-    from kino.web.pages import router as web_router
+    from kino.web import install_web
 
     app.include_router(ops_router)
     app.include_router(identity_router, prefix=API_PREFIX)
@@ -103,7 +103,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(playback_router, prefix=API_PREFIX)
     app.include_router(stream_router)
-    app.include_router(web_router)
+    install_web(app)
 
 
 def create_app_from_environment() -> FastAPI:
