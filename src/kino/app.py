@@ -81,6 +81,7 @@ async def dispose(app: FastAPI) -> None:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from kino.boxoffice.api import router as boxoffice_router
     from kino.catalog.api import router as catalog_router
     from kino.catalog.search.api import router as search_router
     from kino.community.api import router as community_router
@@ -102,6 +103,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(media_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(playback_router, prefix=API_PREFIX)
+    app.include_router(boxoffice_router, prefix=API_PREFIX)
     app.include_router(stream_router)
     install_web(app)
 

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
     ] = "veryfast"
 
+    # Box office: how long a seat hold keeps its seats, and the cleaning time after each
+    # showtime before the hall takes the next one.
+    seat_hold_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    showtime_cleaning_minutes: int = Field(default=15, ge=0, le=240)
+
     # Jobs. A running job writes a heartbeat (and notices a cancel) every job_heartbeat_seconds;
     # one silent for job_stale_seconds belongs to a process that died and is taken over. The
     # embedded pool looks for due jobs every job_poll_seconds, `kino worker` re-dispatches

@@ -1,0 +1,494 @@
+"""Seat holds, and the rules of seat claims that holds, orders and tickets all keep.
+
+The rules of ``seat_claims``
+----------------------------
+1. One row per (showtime, seat): the primary key. Whoever's row it is has the seat, and no
+   code path "checks, then writes": every write goes through that key.
+2. A claim is held (``hold_id`` + ``expires_at``) or sold (``ticket_id``; ``hold_id`` and
+   ``expires_at`` NULL). A held claim whose ``expires_at`` has passed counts as free
+   everywhere: nothing has to run for an expired hold to free its seats.
+3. Taking seats is ONE statement over the seats in ascending seat id: ``INSERT … ON CONFLICT
+   (showtime_id, seat_id) DO UPDATE … WHERE <the claim has expired, or belongs to the hold
+   being replaced> RETURNING seat_id``. A free seat gets a new row; an expired claim is taken
+   over in place (the "delete the expired claim, insert mine" of the design, in one step); any
+   other claim is left alone, and its seat is missing from what the statement returns. A hold
+   gets all its seats or none: when one is missing, the transaction is rolled back and the
+   caller told which seats were taken (409 ``seats_unavailable``).
+4. Lock order. PostgreSQL's ON CONFLICT DO UPDATE locks every conflicting row it meets (even
+   one it leaves alone), and an INSERT waits for a conflicting row that another transaction
+   has not committed yet. Rows are met in the statement's order, so every transaction that
+   touches several claims must do it in ascending seat id, in one statement or after locking
+   them in that order (``SELECT … ORDER BY seat_id FOR UPDATE``), and before it touches any
+   other claim. A transaction that works on a hold locks the hold's row before its claims.
+   Then two transactions can wait for each other only in one direction: no deadlocks.
+5. Hold transactions set a lock timeout on PostgreSQL (``LOCK_TIMEOUT_MS``): a seat locked for
+   longer than that (a sale that is taking its time) is reported as unavailable rather than
+   keeping the buyer waiting.
+6. One live hold per user and showtime (a partial unique index). A new hold replaces the old:
+   the old row is marked ``replaced`` (which takes it out of that index), the new one inserted,
+   and the old hold's seats go into the same sorted statement as the new ones, so seats kept
+   from the old hold are never free in between; old seats no longer wanted are then dropped,
+   and the old hold deleted. On SQLite, the first write of a transaction takes the database's
+   single write lock, so all of this is serialized there anyway.
+
+For orders and tickets
+----------------------
+- ``claims_of_hold(session, hold_id, user)`` locks a hold and its claims (in seat order, and the
+  showtime against a concurrent cancel), checks that it is the user's, has not expired and that
+  its showtime is still on sale, and returns the seats with their prices.
+- ``sell_claims(session, held, tickets_by_seat)`` turns those claims into sold ones (ticket ids)
+  and deletes the hold, in the caller's transaction. A declined payment just does not call it:
+  the hold stays as it was until it expires.
+- ``release_sold_claims(session, ticket_ids)`` frees the seats of refunded tickets.
+- ``showtimes.cancel_showtime`` returns the ticket ids of a cancelled showtime.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kino.boxoffice.errors import (
+    HoldExpired,
+    HoldNotFound,
+    SeatsUnavailable,
+    ShowtimeCancelled,
+    ShowtimeNotFound,
+    ShowtimeStarted,
+    UnknownSeats,
+)
+from kino.boxoffice.models import (
+    Seat,
+    SeatClaim,
+    SeatHold,
+    SeatType,
+    Showtime,
+    ShowtimeStatus,
+)
+from kino.boxoffice.schemas import HoldRead
+from kino.catalog.models import Movie, MovieStatus
+from kino.core.db import Base, utcnow
+from kino.identity.models import User
+
+LOCK_TIMEOUT_MS = 2000
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
+
+
+@dataclass(frozen=True)
+class HoldSeat:
+    seat_id: int
+    name: str
+    seat_type: SeatType
+    price: int
+
+
+@dataclass(frozen=True)
+class HeldSeats:
+    """A hold, locked and checked by ``claims_of_hold``: what an order is made of."""
+
+    hold_id: int
+    showtime_id: int
+    user_id: uuid.UUID
+    expires_at: datetime
+    currency: str
+    seats: list[HoldSeat]
+
+    @property
+    def amount(self) -> int:
+        return sum(seat.price for seat in self.seats)
+
+
+@dataclass(frozen=True)
+class _ShowtimeForSale:
+    id: int
+    hall_id: int
+    currency: str
+    prices: dict[SeatType, int]
+
+
+# ---------------------------------------------------------------------------- holding
+
+
+async def hold_seats(
+    session: AsyncSession,
+    user: User,
+    showtime_id: int,
+    seat_names: Sequence[str],
+    *,
+    hold_seconds: float,
+    include_drafts: bool = False,
+    now: datetime | None = None,
+) -> HoldRead:
+    """Holds all of ``seat_names`` for ``hold_seconds``, or none of them (409 naming the taken
+    ones). Replaces the user's previous hold for the showtime."""
+    now = now or utcnow()
+    showtime = await _showtime_for_sale(session, showtime_id, now, include_drafts=include_drafts)
+    seats = await _seats_named(session, showtime.hall_id, seat_names)
+    blocked = [seat.name for seat in seats if seat.blocked]
+    if blocked:
+        raise SeatsUnavailable(blocked)
+    expires_at = now + timedelta(seconds=hold_seconds)
+    wanted = {seat.id for seat in seats}
+    await _set_lock_timeout(session)
+    try:
+        hold_id, old_hold_id = await _new_hold(session, user.id, showtime_id, now, expires_at)
+        old_seats = await _seat_ids_of(session, old_hold_id) if old_hold_id else set()
+        got = await _take_claims(
+            session,
+            showtime_id,
+            hold_id,
+            sorted(wanted | old_seats),
+            now=now,
+            expires_at=expires_at,
+            replacing=old_hold_id,
+        )
+    except DBAPIError as error:
+        raise _busy(error, [seat.name for seat in seats]) from None
+    taken = [seat.name for seat in seats if seat.id not in got]
+    if taken:
+        raise SeatsUnavailable(taken)
+    if old_hold_id is not None:
+        await _drop_old_hold(session, showtime_id, hold_id, old_hold_id, got - wanted)
+    return HoldRead(
+        id=hold_id,
+        showtime_id=showtime_id,
+        user_id=user.id,
+        seats=[seat.name for seat in seats],
+        amount=sum(showtime.prices[seat.seat_type] for seat in seats),
+        currency=showtime.currency,
+        expires_at=expires_at,
+    )
+
+
+async def _showtime_for_sale(
+    session: AsyncSession, showtime_id: int, now: datetime, *, include_drafts: bool
+) -> _ShowtimeForSale:
+    row = (
+        await session.execute(
+            select(
+                Showtime.hall_id,
+                Showtime.status,
+                Showtime.starts_at,
+                Showtime.currency,
+                Showtime.price_standard,
+                Showtime.price_premium,
+                Showtime.price_vip,
+                Showtime.price_wheelchair,
+                Movie.status.label("movie_status"),
+            )
+            .join(Movie, Movie.id == Showtime.movie_id)
+            .where(Showtime.id == showtime_id)
+        )
+    ).one_or_none()
+    if row is None or (row.movie_status is not MovieStatus.PUBLISHED and not include_drafts):
+        raise ShowtimeNotFound(showtime_id)
+    _check_on_sale(showtime_id, row.status, row.starts_at, now)
+    prices = {seat_type: getattr(row, f"price_{seat_type.value}") for seat_type in SeatType}
+    return _ShowtimeForSale(showtime_id, row.hall_id, row.currency, prices)
+
+
+def _check_on_sale(
+    showtime_id: int, status: ShowtimeStatus, starts_at: datetime, now: datetime
+) -> None:
+    if status is not ShowtimeStatus.SCHEDULED:
+        raise ShowtimeCancelled(showtime_id)
+    if starts_at <= now:
+        raise ShowtimeStarted(showtime_id)
+
+
+async def _seats_named(session: AsyncSession, hall_id: int, names: Sequence[str]) -> list[Any]:
+    """The seats of the hall with these names, in seat order; 422 for a name it lacks."""
+    rows = (
+        await session.execute(
+            select(Seat.id, Seat.name, Seat.seat_type, Seat.blocked)
+            .where(Seat.hall_id == hall_id, Seat.name.in_(names))
+            .order_by(Seat.id)
+        )
+    ).all()
+    unknown = sorted(set(names) - {row.name for row in rows})
+    if unknown:
+        raise UnknownSeats(unknown)
+    return list(rows)
+
+
+async def _set_lock_timeout(session: AsyncSession) -> None:
+    if _dialect(session) == "postgresql":
+        await session.execute(select(func.set_config("lock_timeout", f"{LOCK_TIMEOUT_MS}ms", True)))
+
+
+def _busy(error: DBAPIError, names: Sequence[str]) -> Exception:
+    """A lock timeout is the seats being busy; anything else goes on as it was."""
+    if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return SeatsUnavailable(
+            list(names), message="Some of these seats are being sold right now; try again."
+        )
+    return error
+
+
+async def _new_hold(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    showtime_id: int,
+    now: datetime,
+    expires_at: datetime,
+) -> tuple[int, int | None]:
+    """The new hold's id, and the id of the user's previous hold that it replaces (rule 6)."""
+    replaced: int | None = None
+    for _ in range(3):
+        hold_id = await session.scalar(
+            _insert(session, SeatHold)
+            .values(
+                showtime_id=showtime_id,
+                user_id=user_id,
+                created_at=now,
+                expires_at=expires_at,
+                replaced=False,
+            )
+            .on_conflict_do_nothing()
+            .returning(SeatHold.id)
+        )
+        if hold_id is not None:
+            return int(hold_id), replaced
+        if replaced is not None:
+            break
+        # The user has a hold already: take it out of the way (and lock it).
+        replaced = await session.scalar(
+            update(SeatHold)
+            .where(
+                SeatHold.showtime_id == showtime_id,
+                SeatHold.user_id == user_id,
+                SeatHold.replaced.is_(False),
+            )
+            .values(replaced=True)
+            .returning(SeatHold.id)
+            .execution_options(synchronize_session=False)
+        )
+    raise SeatsUnavailable([], message="Another hold of yours for this showtime is being made.")
+
+
+async def _seat_ids_of(session: AsyncSession, hold_id: int) -> set[int]:
+    seat_ids = await session.scalars(select(SeatClaim.seat_id).where(SeatClaim.hold_id == hold_id))
+    return set(seat_ids)
+
+
+async def _take_claims(
+    session: AsyncSession,
+    showtime_id: int,
+    hold_id: int,
+    seat_ids: Sequence[int],
+    *,
+    now: datetime,
+    expires_at: datetime,
+    replacing: int | None,
+) -> set[int]:
+    """Rule 3: the seats of ``seat_ids`` (ascending) that are now the hold's."""
+    statement = _insert(session, SeatClaim).values(
+        [
+            {
+                "showtime_id": showtime_id,
+                "seat_id": seat_id,
+                "hold_id": hold_id,
+                "expires_at": expires_at,
+                "claimed_at": now,
+            }
+            for seat_id in seat_ids
+        ]
+    )
+    # In ON CONFLICT's WHERE, the table's columns are the claim already there.
+    free_to_take = SeatClaim.expires_at <= now
+    if replacing is not None:
+        free_to_take = or_(free_to_take, SeatClaim.hold_id == replacing)
+    statement = statement.on_conflict_do_update(
+        index_elements=[SeatClaim.showtime_id, SeatClaim.seat_id],
+        set_={
+            "hold_id": statement.excluded.hold_id,
+            "expires_at": statement.excluded.expires_at,
+            "claimed_at": statement.excluded.claimed_at,
+        },
+        where=free_to_take,
+    ).returning(SeatClaim.seat_id)
+    return set(await session.scalars(statement))
+
+
+async def _drop_old_hold(
+    session: AsyncSession, showtime_id: int, hold_id: int, old_hold_id: int, unwanted: set[int]
+) -> None:
+    """The old hold's seats that the new one did not ask for (locked by us already), then the
+    old hold itself, which has no claims left."""
+    if unwanted:
+        await session.execute(
+            delete(SeatClaim).where(
+                SeatClaim.showtime_id == showtime_id,
+                SeatClaim.seat_id.in_(sorted(unwanted)),
+                SeatClaim.hold_id == hold_id,
+            )
+        )
+    await session.execute(delete(SeatHold).where(SeatHold.id == old_hold_id))
+
+
+# ---------------------------------------------------------------------------- reading, releasing
+
+
+async def get_hold(
+    session: AsyncSession, user: User, hold_id: int, *, now: datetime | None = None
+) -> HoldRead:
+    """The caller's hold as it is now; another user's hold is not found."""
+    hold = await session.get(SeatHold, hold_id)
+    if hold is None or hold.user_id != user.id:
+        raise HoldNotFound(hold_id)
+    held = await _held_seats(session, hold, now=now or utcnow(), check=False)
+    return HoldRead(
+        id=held.hold_id,
+        showtime_id=held.showtime_id,
+        user_id=held.user_id,
+        seats=[seat.name for seat in held.seats],
+        amount=held.amount,
+        currency=held.currency,
+        expires_at=held.expires_at,
+    )
+
+
+async def release_hold(session: AsyncSession, user: User, hold_id: int) -> None:
+    """Gives the seats back. Only the holder can; to anyone else the hold does not exist."""
+    await _set_lock_timeout(session)
+    try:
+        holder = await _lock_hold(session, hold_id)
+    except DBAPIError as error:
+        raise _busy(error, []) from None
+    if holder is None or holder != user.id:
+        raise HoldNotFound(hold_id)
+    await session.execute(delete(SeatHold).where(SeatHold.id == hold_id))  # claims cascade
+
+
+async def _lock_hold(session: AsyncSession, hold_id: int) -> uuid.UUID | None:
+    """Locks the hold's row, then its claims in seat order (rule 4); returns its holder."""
+    rows = (
+        await session.execute(
+            select(SeatHold.user_id, SeatClaim.seat_id)
+            .join(SeatClaim, SeatClaim.hold_id == SeatHold.id)
+            .where(SeatHold.id == hold_id)
+            .order_by(SeatClaim.seat_id)
+            .with_for_update()
+        )
+    ).all()
+    if rows:
+        return uuid.UUID(str(rows[0].user_id))
+    # A hold without claims: all its seats were taken by others after it expired.
+    return await session.scalar(
+        select(SeatHold.user_id).where(SeatHold.id == hold_id).with_for_update()
+    )
+
+
+# ---------------------------------------------------------------------------- for orders
+
+
+async def claims_of_hold(
+    session: AsyncSession, hold_id: int, user: User, *, now: datetime | None = None
+) -> HeldSeats:
+    """The user's hold, locked with its claims until the transaction ends, and checked: not
+    expired (409 ``hold_expired``), its showtime neither cancelled nor started. Another user's
+    hold is not found. Call ``sell_claims`` in the same transaction once paid."""
+    now = now or utcnow()
+    await _set_lock_timeout(session)
+    try:
+        holder = await _lock_hold(session, hold_id)
+    except DBAPIError as error:
+        raise _busy(error, []) from None
+    if holder is None or holder != user.id:
+        raise HoldNotFound(hold_id)
+    hold = await session.get(SeatHold, hold_id, populate_existing=True)
+    assert hold is not None  # locked above
+    if hold.expires_at <= now:
+        raise HoldExpired(hold_id, hold.expires_at)
+    return await _held_seats(session, hold, now=now, check=True)
+
+
+async def _held_seats(
+    session: AsyncSession, hold: SeatHold, *, now: datetime, check: bool
+) -> HeldSeats:
+    showtime_query = select(Showtime).where(Showtime.id == hold.showtime_id)
+    if check:  # queues behind a cancel in progress, and a cancel behind this sale
+        showtime_query = showtime_query.with_for_update(read=True)
+    showtime = await session.scalar(showtime_query)
+    assert showtime is not None  # a hold goes with its showtime
+    if check:
+        _check_on_sale(showtime.id, showtime.status, showtime.starts_at, now)
+    rows = await session.execute(
+        select(Seat.id, Seat.name, Seat.seat_type)
+        .join(SeatClaim, SeatClaim.seat_id == Seat.id)
+        .where(SeatClaim.hold_id == hold.id)
+        .order_by(Seat.id)
+    )
+    seats = [
+        HoldSeat(row.id, row.name, row.seat_type, showtime.price_of(row.seat_type)) for row in rows
+    ]
+    return HeldSeats(
+        hold_id=hold.id,
+        showtime_id=hold.showtime_id,
+        user_id=hold.user_id,
+        expires_at=hold.expires_at,
+        currency=showtime.currency,
+        seats=seats,
+    )
+
+
+async def sell_claims(
+    session: AsyncSession, held: HeldSeats, tickets_by_seat: Mapping[int, int]
+) -> None:
+    """Turns the claims of a hold from ``claims_of_hold`` (same transaction) into sold ones:
+    seat id → ticket id, one ticket per seat of the hold, and deletes the hold."""
+    if set(tickets_by_seat) != {seat.seat_id for seat in held.seats}:
+        raise ValueError("sell_claims needs exactly one ticket for each seat of the hold")
+    for seat_id in sorted(tickets_by_seat):
+        sold = await session.execute(
+            update(SeatClaim)
+            .where(
+                SeatClaim.showtime_id == held.showtime_id,
+                SeatClaim.seat_id == seat_id,
+                SeatClaim.hold_id == held.hold_id,
+            )
+            .values(hold_id=None, expires_at=None, ticket_id=tickets_by_seat[seat_id])
+            .execution_options(synchronize_session=False)
+        )
+        if sold.rowcount != 1:  # type: ignore[attr-defined]
+            raise RuntimeError(f"seat {seat_id} is no longer claimed by hold {held.hold_id}")
+    await session.execute(delete(SeatHold).where(SeatHold.id == held.hold_id))
+
+
+async def release_sold_claims(session: AsyncSession, ticket_ids: Sequence[int]) -> int:
+    """Frees the seats of these tickets (refunded, or moved by staff); returns how many."""
+    if not ticket_ids:
+        return 0
+    await _set_lock_timeout(session)
+    locked = await session.execute(
+        select(SeatClaim.showtime_id, SeatClaim.seat_id)
+        .where(SeatClaim.ticket_id.in_(ticket_ids))
+        .order_by(SeatClaim.showtime_id, SeatClaim.seat_id)
+        .with_for_update()
+    )
+    count = len(locked.all())
+    await session.execute(delete(SeatClaim).where(SeatClaim.ticket_id.in_(ticket_ids)))
+    return count
+
+
+# ---------------------------------------------------------------------------- dialects
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` for the session's database (both dialects spell it the
+    same way in SQLAlchemy)."""
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

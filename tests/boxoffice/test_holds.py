@@ -1,0 +1,323 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from kino.boxoffice import holds
+from kino.boxoffice.errors import HoldExpired, HoldNotFound, SeatsUnavailable, ShowtimeStarted
+from kino.boxoffice.models import SeatClaim, SeatHold
+from tests.boxoffice.conftest import (
+    client_for,
+    create_movie,
+    create_showtime,
+    error_code,
+    hold,
+    ok,
+    seat_states,
+    tomorrow_at,
+)
+from tests.factories import SignedIn
+
+
+async def stored_holds(app: FastAPI, showtime_id: int) -> dict[int, list[int]]:
+    """hold id → its claimed seat ids, as the database has them."""
+    async with app.state.db.transaction() as session:
+        hold_ids = await session.scalars(
+            select(SeatHold.id).where(SeatHold.showtime_id == showtime_id)
+        )
+        found: dict[int, list[int]] = {hold_id: [] for hold_id in hold_ids}
+        claims = await session.execute(
+            select(SeatClaim.hold_id, SeatClaim.seat_id)
+            .where(SeatClaim.showtime_id == showtime_id)
+            .order_by(SeatClaim.seat_id)
+        )
+        for hold_id, seat_id in claims:
+            found.setdefault(hold_id, []).append(seat_id)
+        return found
+
+
+async def test_a_hold_takes_its_seats_for_the_hold_time(
+    client: httpx.AsyncClient, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    before = datetime.now().astimezone()
+    held = ok(await hold(client, viewer, showtime["id"], ["A2", "A1", "C2"]), 201)
+    assert held["seats"] == ["A1", "A2", "C2"]  # in seat-map order
+    assert (held["showtime_id"], held["user_id"]) == (showtime["id"], str(viewer.user.id))
+    assert (held["amount"], held["currency"]) == (1200 + 1200 + 2500, "EUR")
+    expires_at = datetime.fromisoformat(held["expires_at"])
+    assert before + timedelta(seconds=590) < expires_at < before + timedelta(seconds=610)
+
+    seen_by_other = await seat_states(client, showtime["id"], other)
+    assert [seen_by_other[name] for name in ("A1", "A2", "C2", "A3")] == [
+        "held",
+        "held",
+        "held",
+        "free",
+    ]
+    seat_map = ok(
+        await client.get(f"/api/v1/showtimes/{showtime['id']}/seats", headers=viewer.headers)
+    )
+    mine = [seat["name"] for row in seat_map["rows"] for seat in row["seats"] if seat["mine"]]
+    assert mine == ["A1", "A2", "C2"]
+    assert seat_map["counts"] == {"free": 15, "held": 3, "sold": 0, "blocked": 0}
+    assert ok(await client.get(f"/api/v1/holds/{held['id']}", headers=viewer.headers)) == held
+    listed = ok(await client.get(f"/api/v1/showtimes/{showtime['id']}"))
+    assert listed["seats_available"] == 15
+
+
+async def test_a_hold_with_a_taken_seat_takes_none_and_names_the_taken_ones(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    first = ok(await hold(client, viewer, showtime["id"], ["A2", "A3"]), 201)
+    refused = await hold(client, other, showtime["id"], ["A1", "A2", "A3", "A4"])
+    assert error_code(refused, 409) == "seats_unavailable"
+    assert refused.json()["error"]["details"] == {"seats": ["A2", "A3"]}
+    states = await seat_states(client, showtime["id"])
+    assert (states["A1"], states["A4"]) == ("free", "free")
+    assert list((await stored_holds(app, showtime["id"])).keys()) == [first["id"]]
+    ok(await hold(client, other, showtime["id"], ["A1", "A4"]), 201)
+
+
+async def test_a_new_hold_replaces_the_users_previous_one(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
+) -> None:
+    first = ok(await hold(client, viewer, showtime["id"], ["A1", "A2"]), 201)
+    second = ok(await hold(client, viewer, showtime["id"], ["A2", "A3"]), 201)
+    assert second["id"] != first["id"]
+    states = await seat_states(client, showtime["id"])
+    assert [states[name] for name in ("A1", "A2", "A3")] == ["free", "held", "held"]
+    stored = await stored_holds(app, showtime["id"])
+    assert list(stored) == [second["id"]]
+    assert len(stored[second["id"]]) == 2
+    gone = await client.get(f"/api/v1/holds/{first['id']}", headers=viewer.headers)
+    assert error_code(gone, 404) == "hold_not_found"
+
+
+async def test_a_refused_replacement_keeps_the_previous_hold(
+    client: httpx.AsyncClient, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    kept = ok(await hold(client, viewer, showtime["id"], ["A1"]), 201)
+    ok(await hold(client, other, showtime["id"], ["A5"]), 201)
+    refused = await hold(client, viewer, showtime["id"], ["A1", "A5"])
+    assert error_code(refused, 409) == "seats_unavailable"
+    assert refused.json()["error"]["details"]["seats"] == ["A5"]
+    assert ok(await client.get(f"/api/v1/holds/{kept['id']}", headers=viewer.headers)) == kept
+
+
+async def test_only_the_holder_releases_a_hold(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    held = ok(await hold(client, viewer, showtime["id"], ["B1", "B2"]), 201)
+    path = f"/api/v1/holds/{held['id']}"
+    assert error_code(await client.delete(path, headers=other.headers), 404) == "hold_not_found"
+    assert error_code(await client.get(path, headers=other.headers), 404) == "hold_not_found"
+    assert (await seat_states(client, showtime["id"]))["B1"] == "held"
+
+    assert (await client.delete(path, headers=viewer.headers)).status_code == 204
+    states = await seat_states(client, showtime["id"])
+    assert (states["B1"], states["B2"]) == ("free", "free")
+    assert await stored_holds(app, showtime["id"]) == {}
+    assert error_code(await client.delete(path, headers=viewer.headers), 404) == "hold_not_found"
+    ok(await hold(client, other, showtime["id"], ["B1", "B2"]), 201)
+
+
+async def test_holds_need_a_signed_in_user(client: httpx.AsyncClient, showtime: Any) -> None:
+    response = await client.post(
+        f"/api/v1/showtimes/{showtime['id']}/holds", json={"seats": ["A1"]}
+    )
+    assert error_code(response, 401) == "unauthenticated"
+    assert error_code(await client.delete("/api/v1/holds/1"), 401) == "unauthenticated"
+
+
+async def test_an_expired_hold_frees_its_seats_for_someone_else(
+    app_with: Any, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    quick = app_with(seat_hold_seconds=0.3)
+    async with client_for(quick) as client:
+        first = ok(await hold(client, viewer, showtime["id"], ["A1", "A2"]), 201)
+        refused = await hold(client, other, showtime["id"], ["A2", "A3"])
+        assert error_code(refused, 409) == "seats_unavailable"
+        await _sleep_past(first["expires_at"])
+
+        assert (await seat_states(client, showtime["id"]))["A1"] == "free"
+        taken = ok(await hold(client, other, showtime["id"], ["A2", "A3"]), 201)
+        assert taken["seats"] == ["A2", "A3"]
+        # The first hold kept only the seat nobody took; it has expired all the same.
+        left = ok(await client.get(f"/api/v1/holds/{first['id']}", headers=viewer.headers))
+        assert left["seats"] == ["A1"]
+        # Holding again replaces the expired hold; the seat someone else took is refused.
+        again = await hold(client, viewer, showtime["id"], ["A1", "A2"])
+        assert again.json()["error"]["details"]["seats"] == ["A2"]
+        ok(await hold(client, viewer, showtime["id"], ["A1"]), 201)
+
+
+async def _sleep_past(expires_at: str) -> None:
+    remaining = datetime.fromisoformat(expires_at) - datetime.now().astimezone()
+    await asyncio.sleep(max(0.0, remaining.total_seconds()) + 0.05)
+
+
+async def test_blocked_seats_cannot_be_held(
+    client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn, showtime: Any, hall: Any
+) -> None:
+    blocked = ok(
+        await client.post(
+            f"/api/v1/halls/{hall['id']}/blocked-seats",
+            json={"seats": ["A1", "C1"], "reason": "broken armrest"},
+            headers=manager.headers,
+        )
+    )
+    assert [seat["name"] for seat in blocked["blocked_seats"]] == ["A1", "C1"]
+    refused = await hold(client, viewer, showtime["id"], ["A1", "A2"])
+    assert error_code(refused, 409) == "seats_unavailable"
+    assert refused.json()["error"]["details"] == {"seats": ["A1"]}
+    states = await seat_states(client, showtime["id"])
+    assert (states["A1"], states["C1"], states["A2"]) == ("blocked", "blocked", "free")
+    listed = ok(await client.get(f"/api/v1/showtimes/{showtime['id']}"))
+    assert listed["seats_available"] == 16
+
+    ok(await client.delete(f"/api/v1/halls/{hall['id']}/blocked-seats/A1", headers=manager.headers))
+    ok(await hold(client, viewer, showtime["id"], ["A1", "A2"]), 201)
+
+
+@pytest.mark.parametrize(
+    ("seats", "field"),
+    [
+        ([], "seats"),
+        (["A1", "A1"], "seats"),
+        ([f"A{n}" for n in range(1, 12)], "seats"),
+        (["a1"], "seats.0"),
+        (["A0"], "seats.0"),
+        (["1A"], "seats.0"),
+        ("A1", "seats"),
+    ],
+)
+async def test_bad_seat_lists_are_422s(
+    client: httpx.AsyncClient, viewer: SignedIn, showtime: Any, seats: Any, field: str
+) -> None:
+    response = await client.post(
+        f"/api/v1/showtimes/{showtime['id']}/holds", json={"seats": seats}, headers=viewer.headers
+    )
+    assert error_code(response, 422) == "validation_error"
+    assert response.json()["error"]["details"][0]["field"] == field
+
+
+async def test_seats_the_hall_lacks_are_a_422_naming_them(
+    client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
+) -> None:
+    response = await hold(client, viewer, showtime["id"], ["A1", "A9", "Z1"])
+    assert error_code(response, 422) == "unknown_seats"
+    assert [item["message"] for item in response.json()["error"]["details"]] == [
+        "no such seat: A9",
+        "no such seat: Z1",
+    ]
+
+
+async def test_holds_on_a_missing_or_hidden_showtime_are_404s(
+    client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn, hall: Any
+) -> None:
+    assert error_code(await hold(client, viewer, 999_999, ["A1"]), 404) == "showtime_not_found"
+    draft = await create_movie(client, manager, title="Unfinished", status="draft")
+    hidden = await create_showtime(client, manager, draft, hall["id"], tomorrow_at(10))
+    response = await hold(client, viewer, hidden["id"], ["A1"])
+    assert error_code(response, 404) == "showtime_not_found"
+    ok(await hold(client, manager, hidden["id"], ["A1"]), 201)
+
+
+async def test_cancelling_a_showtime_releases_its_holds_and_stops_new_ones(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn, showtime: Any
+) -> None:
+    ok(await hold(client, viewer, showtime["id"], ["A1"]), 201)
+    path = f"/api/v1/showtimes/{showtime['id']}/cancel"
+    assert error_code(await client.post(path, headers=viewer.headers), 403) == "forbidden"
+    cancelled = ok(await client.post(path, headers=manager.headers))
+    assert (cancelled["showtime"]["status"], cancelled["released_holds"]) == ("cancelled", 1)
+    assert cancelled["ticket_ids"] == []
+    assert await stored_holds(app, showtime["id"]) == {}
+    refused = await hold(client, viewer, showtime["id"], ["A1"])
+    assert error_code(refused, 409) == "showtime_cancelled"
+    again = ok(await client.post(path, headers=manager.headers))
+    assert (again["showtime"]["status"], again["released_holds"]) == ("cancelled", 0)
+
+
+# --- what orders and tickets build on ----------------------------------------------------------
+
+
+async def test_a_sold_hold_keeps_its_seats_for_good(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn, other: SignedIn,
+    showtime: Any,
+) -> None:  # fmt: skip
+    held = ok(await hold(client, viewer, showtime["id"], ["A1", "C2"]), 201)
+    async with app.state.db.transaction() as session:
+        with pytest.raises(HoldNotFound):
+            await holds.claims_of_hold(session, held["id"], other.user)
+    async with app.state.db.transaction() as session:
+        seats = await holds.claims_of_hold(session, held["id"], viewer.user)
+        assert [seat.name for seat in seats.seats] == ["A1", "C2"]
+        assert (seats.amount, seats.currency) == (1200 + 2500, "EUR")
+        tickets = {seat.seat_id: 1000 + number for number, seat in enumerate(seats.seats)}
+        await holds.sell_claims(session, seats, tickets)
+
+    states = await seat_states(client, showtime["id"])
+    assert (states["A1"], states["C2"]) == ("sold", "sold")
+    assert await stored_holds(app, showtime["id"]) == {None: list(tickets)}  # type: ignore[dict-item]
+    refused = await hold(client, other, showtime["id"], ["A1"])
+    assert refused.json()["error"]["details"] == {"seats": ["A1"]}
+
+    cancelled = ok(
+        await client.post(f"/api/v1/showtimes/{showtime['id']}/cancel", headers=manager.headers)
+    )
+    assert cancelled["ticket_ids"] == [1000, 1001]
+    async with app.state.db.transaction() as session:
+        assert await holds.release_sold_claims(session, [1000]) == 1
+    states = await seat_states(client, showtime["id"])
+    assert (states["A1"], states["C2"]) == ("free", "sold")
+
+
+async def test_an_expired_hold_cannot_be_sold(
+    app_with: Any, viewer: SignedIn, showtime: Any
+) -> None:
+    quick = app_with(seat_hold_seconds=0.2)
+    async with client_for(quick) as client:
+        held = ok(await hold(client, viewer, showtime["id"], ["A1"]), 201)
+    await _sleep_past(held["expires_at"])
+    async with quick.state.db.transaction() as session:
+        with pytest.raises(HoldExpired):
+            await holds.claims_of_hold(session, held["id"], viewer.user)
+
+
+async def test_no_hold_once_the_showtime_has_started(
+    app: FastAPI, viewer: SignedIn, showtime: Any
+) -> None:
+    after_start = datetime.fromisoformat(showtime["starts_at"]) + timedelta(minutes=1)
+    async with app.state.db.transaction() as session:
+        with pytest.raises(ShowtimeStarted):
+            await holds.hold_seats(
+                session, viewer.user, showtime["id"], ["A1"], hold_seconds=60, now=after_start
+            )
+
+
+async def test_a_refused_hold_leaves_nothing_behind(
+    app: FastAPI, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    """The service stops at the first sign of a taken seat; the transaction it ran in is rolled
+    back (as every request's is on an error), taking the new hold and its free seat with it."""
+    async with app.state.db.transaction() as session:
+        await holds.hold_seats(session, viewer.user, showtime["id"], ["B1"], hold_seconds=60)
+    with pytest.raises(SeatsUnavailable) as refused:
+        async with app.state.db.transaction() as session:
+            await holds.hold_seats(
+                session, other.user, showtime["id"], ["B1", "B2"], hold_seconds=60
+            )
+    assert refused.value.details == {"seats": ["B1"]}
+    async with app.state.db.transaction() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(SeatHold).where(SeatHold.user_id == other.user.id)
+        )
+        claims = await session.scalar(select(func.count()).select_from(SeatClaim))
+    assert (count, claims) == (0, 1)
