@@ -12,14 +12,17 @@ from kino.web.security import SecurityHeadersMiddleware
 
 def install_web(app: FastAPI) -> None:
     """Add the site to ``app``: its pages, static files, HTML errors and security headers."""
-    from kino.web import assets, auth_pages, pages, posters
+    from kino.web import account_pages, assets, auth_pages, film_page, pages, posters, watch
     from kino.web.errors import install_page_errors
 
     app.include_router(assets.router)  # before the /static mount, which would shadow it
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(posters.router)
     app.include_router(pages.router)
+    app.include_router(film_page.router)
+    app.include_router(watch.router)
     app.include_router(auth_pages.router)
+    app.include_router(account_pages.router)
     install_page_errors(app)
     exempt = [path for path in (app.docs_url, app.redoc_url) if path]
     app.add_middleware(SecurityHeadersMiddleware, exempt_paths=exempt)

@@ -72,6 +72,12 @@ def query_string(params: dict[str, object], **changes: object) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+def page_link(params: dict[str, object], key: str, number: int, anchor: str = "") -> str:
+    """The link to page ``number`` of a list paged by the query parameter ``key``."""
+    # "?" alone: the list's own path without a query, for page 1 of an unfiltered list.
+    return (query_string(params, **{key: None if number == 1 else number}) or "?") + anchor
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -84,7 +90,7 @@ def _environment() -> jinja2.Environment:
         runtime=runtime, clock=clock, day=day, score=score, shade=placeholder_shade
     )
     environment.globals.update(
-        static_url=static_url, vendor_url=vendor_url, query_string=query_string
+        static_url=static_url, vendor_url=vendor_url, query_string=query_string, page_link=page_link
     )
     return environment
 

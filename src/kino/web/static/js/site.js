@@ -74,3 +74,8 @@ document.addEventListener("submit", (event) => {
   const question = event.target.dataset?.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Disclosures marked data-collapse-narrow (the browse filters) start closed on a phone.
+if (window.matchMedia("(max-width: 860px)").matches) {
+  for (const box of document.querySelectorAll("details[data-collapse-narrow]")) box.open = false;
+}
