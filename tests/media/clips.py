@@ -64,6 +64,7 @@ def make_clip(
     video: bool = True,
     video_delay: float = 0.0,
     streamed: bool = False,
+    hdr_primaries: bool = True,
 ) -> Path:
     """A clip with the given properties (cached for the session).
 
@@ -72,6 +73,7 @@ def make_clip(
     ``AudioSpec`` per stream. ``rotation``: display rotation in degrees, counter-clockwise as
     ffmpeg's ``-display_rotation`` counts. ``vfr``: frames at irregular intervals. ``hdr``:
     ``"pq"`` or ``"hlg"`` tags the clip BT.2020 with that transfer (use a 10-bit ``pix_fmt``).
+    ``hdr_primaries=False`` tags only the transfer, as some files do.
     ``sar``: a sample aspect ratio for anamorphic clips. ``gop_seconds``: keyframe interval
     (default: the encoder's). ``video=False`` makes an audio-only file; ``video_delay`` starts
     the picture that many seconds after the sound (``AudioSpec.delay`` the other way round).
@@ -81,6 +83,7 @@ def make_clip(
     audio = _audio_specs(audio_streams)
     parameters = (seconds, width, height, fps, codec, pix_fmt, audio, audio_codec, container)
     variations = (rotation, vfr, hdr, sar, gop_seconds, faststart, video, video_delay, streamed)
+    variations += (hdr_primaries,)
     key = repr((*parameters, *variations))
     made = _made.get(key)
     if made is not None and made.exists():
@@ -91,7 +94,7 @@ def make_clip(
     if video_delay:
         args = ["-itsoffset", str(video_delay), *args]
     if video:
-        args += _video_args(codec, pix_fmt, fps, vfr, hdr, sar, gop_seconds)
+        args += _video_args(codec, pix_fmt, fps, vfr, hdr, sar, gop_seconds, hdr_primaries)
     args += _audio_args(audio, audio_codec, video)
     if faststart and container in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
@@ -150,6 +153,7 @@ def _video_args(
     hdr: str | None,
     sar: tuple[int, int] | None,
     gop_seconds: float | None,
+    hdr_primaries: bool,
 ) -> list[str]:
     encoders = {
         "h264": ["libx264", "-preset", "ultrafast"],
@@ -170,7 +174,10 @@ def _video_args(
     if hdr:
         # The encoder takes its colour tags from the frames, so tag the frames.
         transfer = {"pq": "smpte2084", "hlg": "arib-std-b67"}[hdr]
-        filters.append(f"setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc")
+        tags = f"color_trc={transfer}"
+        if hdr_primaries:
+            tags += ":color_primaries=bt2020:colorspace=bt2020nc"
+        filters.append(f"setparams={tags}")
     if filters:
         args += ["-vf", ",".join(filters)]
     if gop_seconds:

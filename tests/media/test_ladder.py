@@ -474,11 +474,16 @@ async def test_a_rotated_source_comes_out_upright(clip_dir: Path, tmp_path: Path
     assert frame.rotation == 0
 
 
-@pytest.mark.parametrize(("hdr", "codec"), [("pq", "hevc"), ("hlg", "h264")])
+@pytest.mark.parametrize(
+    ("hdr", "codec", "primaries"),
+    [("pq", "hevc", True), ("hlg", "h264", True), ("pq", "hevc", False)],
+)
 async def test_a_10_bit_hdr_source_comes_out_8_bit_sdr(
-    clip_dir: Path, tmp_path: Path, hdr: str, codec: str
+    clip_dir: Path, tmp_path: Path, hdr: str, codec: str, primaries: bool
 ) -> None:
-    source = make_clip(clip_dir, codec=codec, pix_fmt="yuv420p10le", hdr=hdr)
+    source = make_clip(
+        clip_dir, codec=codec, pix_fmt="yuv420p10le", hdr=hdr, hdr_primaries=primaries
+    )
     output = await encode(source, tmp_path)
     [(attributes, uri)] = output.stream_infs()
     assert attributes["CODECS"].startswith("avc1.64")

@@ -52,10 +52,15 @@ MIN_BITRATE = 200_000
 # B-frame delays are a few hundredths of a second).
 MAX_REMUX_START_SKEW = 0.1
 # HDR (PQ or HLG) to SDR BT.709: linearize, map the primaries, tone-map (Hable), re-encode.
+# The source's colours are named rather than read from the frames: files that tag PQ or HLG
+# often leave the primaries or matrix unset, and HDR video is BT.2020 in practice. The result
+# is 4:4:4 so that odd sizes pass; each rung's scaler makes it 4:2:0.
 TONEMAP = (
-    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
-    "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+    "zscale=tin={transfer}:pin=bt2020:min=bt2020nc:t=linear:p=bt2020:npl=100,"
+    "format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
+    "zscale=t=bt709:m=bt709:r=tv,format=yuv444p"
 )
+ZSCALE_TRANSFERS = {"pq": "smpte2084", "hlg": "arib-std-b67"}
 MASTER = "master.m3u8"
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
@@ -205,7 +210,10 @@ def _filter_graph(info: SourceInfo, rungs: list[Rung]) -> str:
     bicubic downscale, and the lower rungs cost a fraction of scaling from the source."""
     # ffmpeg turns the picture upright (its display matrix) before this graph. The picture
     # starts at 0 like the audio renditions (a late first frame is held from 0).
-    prepare = [TONEMAP] if info.hdr else []
+    prepare = []
+    if info.hdr:
+        transfer = ZSCALE_TRANSFERS.get(info.color_transfer or "", "smpte2084")
+        prepare.append(TONEMAP.format(transfer=transfer))
     prepare.append(f"fps={output_frame_rate(info)}:start_time=0")
     order = sorted(range(len(rungs)), key=lambda index: -rungs[index].height)
     graph = [f"[0:v:{info.video_stream}]{','.join(prepare)}[c0]"]
