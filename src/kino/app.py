@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from kino.billing.providers import create_payment_provider
 from kino.catalog.search import search_index_for
 from kino.core.cache import create_cache
 from kino.core.db import Database
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.sqlalchemy_url)
     app.state.mailer = create_mailer(settings)
+    app.state.payments = create_payment_provider(settings)
     app.state.limiter = create_rate_limiter(settings)
     app.state.search = search_index_for(app.state.db.dialect)
     app.state.cache = create_cache(settings)
@@ -82,6 +84,7 @@ async def dispose(app: FastAPI) -> None:
 
 def _include_routers(app: FastAPI) -> None:
     from kino.boxoffice.api import router as boxoffice_router
+    from kino.boxoffice.sales_api import router as sales_router
     from kino.catalog.api import router as catalog_router
     from kino.catalog.search.api import router as search_router
     from kino.community.api import router as community_router
@@ -104,6 +107,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(playback_router, prefix=API_PREFIX)
     app.include_router(boxoffice_router, prefix=API_PREFIX)
+    app.include_router(sales_router, prefix=API_PREFIX)
     app.include_router(stream_router)
     install_web(app)
 

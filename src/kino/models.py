@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def load_all_models() -> None:
+    import kino.billing.models
     import kino.boxoffice.models
+    import kino.boxoffice.sales_models
     import kino.catalog.models
     import kino.community.models
     import kino.identity.models

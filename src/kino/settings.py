@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # showtime before the hall takes the next one.
     seat_hold_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
     showtime_cleaning_minutes: int = Field(default=15, ge=0, le=240)
+    # A ticket's holder can cancel it for a full refund until this long before the start;
+    # check-in opens this long before the start.
+    refund_cutoff_hours: float = Field(default=2.0, ge=0, le=30 * 24)
+    checkin_opens_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
     # Jobs. A running job writes a heartbeat (and notices a cancel) every job_heartbeat_seconds;
     # one silent for job_stale_seconds belongs to a process that died and is taken over. The

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from kino.boxoffice import cinemas, holds, showtimes
+from kino.boxoffice import cinemas, holds, showtimes, tickets
 from kino.boxoffice.geo import GeoPoint
 from kino.boxoffice.models import ShowtimeFormat, ShowtimeStatus
 from kino.boxoffice.schemas import (
@@ -36,6 +36,7 @@ from kino.core.errors import InvalidInput
 from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
 from kino.core.pagination import Page, Paging
 from kino.identity.dependencies import CurrentUser, OptionalUser, StaffUser, is_staff
+from kino.jobs.dependencies import AppJobQueue
 
 cinemas_router = APIRouter(tags=["cinemas"])
 showtimes_router = APIRouter(tags=["showtimes"])
@@ -231,10 +232,12 @@ async def get_seat_map(
 
 @showtimes_router.post("/showtimes/{showtime_id}/cancel")
 async def cancel_showtime(
-    showtime_id: IdPath, staff: StaffUser, session: DbSession
+    showtime_id: IdPath, staff: StaffUser, session: DbSession, jobs: AppJobQueue
 ) -> CancellationRead:
-    """Cancels the showtime and releases its holds; its sold tickets are listed for refunds."""
+    """Cancels the showtime and releases its holds; its sold tickets are listed, refunded in
+    full and their holders mailed."""
     cancelled = await showtimes.cancel_showtime(session, showtime_id)
+    await tickets.cancel_showtime_tickets(session, jobs, showtime_id, actor_id=staff.id)
     return CancellationRead(
         showtime=cancelled.showtime,
         released_holds=cancelled.released_holds,

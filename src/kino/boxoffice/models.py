@@ -212,7 +212,7 @@ class SeatClaim(Base):
 
     The primary key is the "one seat, one sale" rule. A held claim whose ``expires_at`` has
     passed counts as free: the next hold of that seat takes the row over in its own
-    transaction. ``ticket_id`` gets its foreign key with the tickets table (migration 0008).
+    transaction. ``ticket_id`` got its foreign key with the tickets table (migration 0008).
     """
 
     __tablename__ = "seat_claims"
@@ -235,6 +235,8 @@ class SeatClaim(Base):
     hold_id: Mapped[int | None] = mapped_column(
         ForeignKey("seat_holds.id", ondelete="CASCADE"), default=None
     )
-    ticket_id: Mapped[int | None] = mapped_column(BigIntId, default=None)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="RESTRICT"), default=None
+    )
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

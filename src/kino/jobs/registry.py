@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 JobHandler = Callable[["JobContext"], Awaitable[None]]
 
 # The modules whose import registers job kinds.
-HANDLER_MODULES: tuple[str, ...] = ("kino.media.tasks",)
+HANDLER_MODULES: tuple[str, ...] = (
+    "kino.media.tasks",
+    "kino.billing.tasks",
+    "kino.boxoffice.tasks",
+)
 
 _handlers: dict[str, JobHandler] = {}
 
