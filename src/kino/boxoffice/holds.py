@@ -130,14 +130,14 @@ async def hold_seats(
     """Holds all of ``seat_names`` for ``hold_seconds``, or none of them (409 naming the taken
     ones). Replaces the user's previous hold for the showtime."""
     now = now or utcnow()
-    showtime = await _showtime_for_sale(session, showtime_id, now, include_drafts=include_drafts)
-    seats = await _seats_named(session, showtime.hall_id, seat_names)
+    showtime, seats = await _showtime_and_seats(
+        session, showtime_id, seat_names, now, include_drafts=include_drafts
+    )
     blocked = [seat.name for seat in seats if seat.blocked]
     if blocked:
         raise SeatsUnavailable(blocked)
     expires_at = now + timedelta(seconds=hold_seconds)
-    wanted = {seat.id for seat in seats}
-    await _set_lock_timeout(session)
+    wanted = {seat.seat_id for seat in seats}
     try:
         hold_id, old_hold_id = await _new_hold(session, user.id, showtime_id, now, expires_at)
         old_seats = await _seat_ids_of(session, old_hold_id) if old_hold_id else set()
@@ -152,7 +152,7 @@ async def hold_seats(
         )
     except DBAPIError as error:
         raise _busy(error, [seat.name for seat in seats]) from None
-    taken = [seat.name for seat in seats if seat.id not in got]
+    taken = [seat.name for seat in seats if seat.seat_id not in got]
     if taken:
         raise SeatsUnavailable(taken)
     if old_hold_id is not None:
@@ -168,31 +168,52 @@ async def hold_seats(
     )
 
 
-async def _showtime_for_sale(
-    session: AsyncSession, showtime_id: int, now: datetime, *, include_drafts: bool
-) -> _ShowtimeForSale:
-    row = (
+async def _showtime_and_seats(
+    session: AsyncSession,
+    showtime_id: int,
+    names: Sequence[str],
+    now: datetime,
+    *,
+    include_drafts: bool,
+) -> tuple[_ShowtimeForSale, list[Any]]:
+    """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
+    order (422 for a name the hall lacks). One query, which also sets the lock timeout: a hold
+    is a handful of statements, and each saved round trip shows under load."""
+    columns = [
+        Showtime.hall_id,
+        Showtime.status,
+        Showtime.starts_at,
+        Showtime.currency,
+        Showtime.price_standard,
+        Showtime.price_premium,
+        Showtime.price_vip,
+        Showtime.price_wheelchair,
+        Movie.status.label("movie_status"),
+        Seat.id.label("seat_id"),
+        Seat.name,
+        Seat.seat_type,
+        Seat.blocked,
+        *_lock_timeout_column(session),
+    ]
+    rows = (
         await session.execute(
-            select(
-                Showtime.hall_id,
-                Showtime.status,
-                Showtime.starts_at,
-                Showtime.currency,
-                Showtime.price_standard,
-                Showtime.price_premium,
-                Showtime.price_vip,
-                Showtime.price_wheelchair,
-                Movie.status.label("movie_status"),
-            )
+            select(*columns)
             .join(Movie, Movie.id == Showtime.movie_id)
+            .outerjoin(Seat, (Seat.hall_id == Showtime.hall_id) & Seat.name.in_(names))
             .where(Showtime.id == showtime_id)
+            .order_by(Seat.id)
         )
-    ).one_or_none()
-    if row is None or (row.movie_status is not MovieStatus.PUBLISHED and not include_drafts):
+    ).all()
+    if not rows or (rows[0].movie_status is not MovieStatus.PUBLISHED and not include_drafts):
         raise ShowtimeNotFound(showtime_id)
-    _check_on_sale(showtime_id, row.status, row.starts_at, now)
-    prices = {seat_type: getattr(row, f"price_{seat_type.value}") for seat_type in SeatType}
-    return _ShowtimeForSale(showtime_id, row.hall_id, row.currency, prices)
+    first = rows[0]
+    _check_on_sale(showtime_id, first.status, first.starts_at, now)
+    seats = [row for row in rows if row.seat_id is not None]
+    unknown = sorted(set(names) - {seat.name for seat in seats})
+    if unknown:
+        raise UnknownSeats(unknown)
+    prices = {seat_type: getattr(first, f"price_{seat_type.value}") for seat_type in SeatType}
+    return _ShowtimeForSale(showtime_id, first.hall_id, first.currency, prices), seats
 
 
 def _check_on_sale(
@@ -204,24 +225,18 @@ def _check_on_sale(
         raise ShowtimeStarted(showtime_id)
 
 
-async def _seats_named(session: AsyncSession, hall_id: int, names: Sequence[str]) -> list[Any]:
-    """The seats of the hall with these names, in seat order; 422 for a name it lacks."""
-    rows = (
-        await session.execute(
-            select(Seat.id, Seat.name, Seat.seat_type, Seat.blocked)
-            .where(Seat.hall_id == hall_id, Seat.name.in_(names))
-            .order_by(Seat.id)
-        )
-    ).all()
-    unknown = sorted(set(names) - {row.name for row in rows})
-    if unknown:
-        raise UnknownSeats(unknown)
-    return list(rows)
-
-
 async def _set_lock_timeout(session: AsyncSession) -> None:
     if _dialect(session) == "postgresql":
-        await session.execute(select(func.set_config("lock_timeout", f"{LOCK_TIMEOUT_MS}ms", True)))
+        await session.execute(select(*_lock_timeout_column(session)))
+
+
+def _lock_timeout_column(session: AsyncSession) -> list[Any]:
+    """On PostgreSQL, a column that sets the transaction's lock timeout (rule 5) as it is read:
+    added to a query the transaction makes anyway, it costs no round trip of its own."""
+    if _dialect(session) != "postgresql":
+        return []
+    setting = func.set_config("lock_timeout", f"{LOCK_TIMEOUT_MS}ms", True)
+    return [setting.label("lock_timeout")]
 
 
 def _busy(error: DBAPIError, names: Sequence[str]) -> Exception:
@@ -358,7 +373,6 @@ async def get_hold(
 
 async def release_hold(session: AsyncSession, user: User, hold_id: int) -> None:
     """Gives the seats back. Only the holder can; to anyone else the hold does not exist."""
-    await _set_lock_timeout(session)
     try:
         holder = await _lock_hold(session, hold_id)
     except DBAPIError as error:
@@ -369,10 +383,11 @@ async def release_hold(session: AsyncSession, user: User, hold_id: int) -> None:
 
 
 async def _lock_hold(session: AsyncSession, hold_id: int) -> uuid.UUID | None:
-    """Locks the hold's row, then its claims in seat order (rule 4); returns its holder."""
+    """Sets the lock timeout, locks the hold's row, then its claims in seat order (rule 4);
+    returns its holder."""
     rows = (
         await session.execute(
-            select(SeatHold.user_id, SeatClaim.seat_id)
+            select(SeatHold.user_id, SeatClaim.seat_id, *_lock_timeout_column(session))
             .join(SeatClaim, SeatClaim.hold_id == SeatHold.id)
             .where(SeatHold.id == hold_id)
             .order_by(SeatClaim.seat_id)
@@ -397,7 +412,6 @@ async def claims_of_hold(
     expired (409 ``hold_expired``), its showtime neither cancelled nor started. Another user's
     hold is not found. Call ``sell_claims`` in the same transaction once paid."""
     now = now or utcnow()
-    await _set_lock_timeout(session)
     try:
         holder = await _lock_hold(session, hold_id)
     except DBAPIError as error:
