@@ -46,6 +46,7 @@ from kino.billing.providers import Authorization, Card, PaymentProvider
 from kino.boxoffice import holds, loyalty
 from kino.boxoffice.errors import HoldNotFound
 from kino.boxoffice.holds import HeldSeats
+from kino.boxoffice.models import SeatHold
 from kino.boxoffice.sales_errors import (
     CheckoutBusy,
     HoldAlreadyOrdered,
@@ -161,9 +162,10 @@ async def _checked_hold(
         return await holds.claims_of_hold(session, hold_id, user)
     except HoldNotFound:
         order_id = await session.scalar(
-            select(Order.id).where(
-                Order.user_id == user.id, Order.hold_id == hold_id, Order.id != (besides or 0)
-            )
+            select(Order.id)
+            .where(Order.user_id == user.id, Order.hold_id == hold_id, Order.id != (besides or 0))
+            .order_by(Order.id.desc())
+            .limit(1)
         )
         if order_id is not None:
             raise HoldAlreadyOrdered(hold_id, order_id) from None
@@ -360,6 +362,10 @@ async def _replay(
     session: AsyncSession, order: Order, fingerprint: str, policy: TicketPolicy
 ) -> PlacedOrder:
     if not hmac.compare_digest(order.request_fingerprint, fingerprint):
+        raise IdempotencyKeyReused()
+    if order.hold_id is not None and await session.get(SeatHold, order.hold_id) is not None:
+        # The sale deleted the order's hold, so this is a new hold with the same id (SQLite
+        # hands out a deleted row's id again): the same body, but a different request.
         raise IdempotencyKeyReused()
     return PlacedOrder(await read_order(session, order.id, policy), replayed=True)
 
