@@ -127,15 +127,3 @@ class HoldExpired(Conflict):
             f"Hold {hold_id} expired at {expired_at.isoformat()}; hold the seats again.",
             details={"hold_id": hold_id, "expires_at": expired_at.isoformat()},
         )
-
-
-class HoldIncomplete(Conflict):
-    """An expired hold some of whose seats were taken by someone else."""
-
-    code = "hold_incomplete"
-
-    def __init__(self, hold_id: int, lost: Sequence[str]) -> None:
-        super().__init__(
-            f"Hold {hold_id} no longer has all its seats: {', '.join(lost)} were taken.",
-            details={"hold_id": hold_id, "seats": list(lost)},
-        )

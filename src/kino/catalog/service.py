@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Column, ColumnElement, Select, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
@@ -41,7 +42,7 @@ from kino.catalog.schemas import (
     PersonUpdate,
 )
 from kino.catalog.search import SearchIndex
-from kino.core.errors import InvalidInput, NotFound
+from kino.core.errors import Conflict, InvalidInput, NotFound
 from kino.core.pagination import Page, PageParams
 
 # How many ranked search hits a filtered, paged search list considers.
@@ -359,11 +360,24 @@ def _reject_nulls(changes: dict[str, Any], *, required: Sequence[str]) -> None:
             raise InvalidInput(message, details=[{"field": field, "message": message}])
 
 
+class MovieInUse(Conflict):
+    code = "movie_in_use"
+
+    def __init__(self, movie_id: int) -> None:
+        super().__init__(
+            f"Film {movie_id} has showtimes in cinemas, so it is kept; cancel them or set the "
+            "film back to draft instead."
+        )
+
+
 async def delete_movie(session: AsyncSession, search: SearchIndex, movie_id: int) -> None:
     if await session.get(Movie, movie_id) is None:
         raise NotFound(f"There is no film with id {movie_id}.")
     await search.remove_movies(session, [movie_id])
-    await session.execute(delete(Movie).where(Movie.id == movie_id))
+    try:
+        await session.execute(delete(Movie).where(Movie.id == movie_id))
+    except IntegrityError:  # showtimes (and the tickets sold for them) point at it
+        raise MovieInUse(movie_id) from None
 
 
 async def _unique_slug(
