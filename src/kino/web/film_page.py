@@ -111,6 +111,7 @@ async def film_context(
         paging=PageParams(page=comment_page, page_size=THREADS_PER_PAGE),
     )
     credits = split_credits(movie.credits)
+    user_id = web.user.id if web.user else None
     return {
         "movie": movie,
         "mine": await _viewer_state(session, web, movie_id),
@@ -121,6 +122,9 @@ async def film_context(
         "cast_shown": CAST_SHOWN,
         "reviews": review_list,
         "review_sort": review_sort.value,
+        # The form is left out when the viewer's own review is on the page (one per film; a
+        # review further down the list is explained by the 409 when posting).
+        "reviewed": any(review.author.id == user_id for review in review_list.items),
         "review_pages": Pages.of(review_page, review_list.total, REVIEWS_PER_PAGE),
         "threads": threads,
         "comment_pages": Pages.of(comment_page, threads.total, THREADS_PER_PAGE),

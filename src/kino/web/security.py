@@ -16,9 +16,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
-        # hls.js feeds the video element through MediaSource (blob: URLs) and runs its
-        # transmuxer in a worker loaded from this origin.
-        "media-src 'self' blob:",
+        # hls.js feeds the video element through MediaSource (blob: URLs), adds its subtitle
+        # tracks as <track src="data:,WEBVTT"> and runs its transmuxer in a worker.
+        "media-src 'self' blob: data:",
         "worker-src 'self' blob:",
         "connect-src 'self'",
         "font-src 'self'",

@@ -37,9 +37,10 @@ function attachHlsJs(Hls, video, master, resumeAt, workerPath, ui, menus) {
   const hls = new Hls({ workerPath, startPosition: resumeAt > 0 ? resumeAt : -1 });
   const root = video.closest("[data-player]");
   let recoveries = 0;
-  hls.on(Hls.Events.MANIFEST_PARSED, () => {
-    qualityMenu(hls, menus.quality);
-    subtitleMenu(menus.subtitles, hls.subtitleTracks.map((track) => track.name || track.lang), (index) => {
+  hls.on(Hls.Events.MANIFEST_PARSED, () => qualityMenu(hls, menus.quality));
+  // The subtitle tracks are known once the first variant's subtitle group is chosen.
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_event, { subtitleTracks }) => {
+    subtitleMenu(menus.subtitles, subtitleTracks.map((track) => track.name || track.lang), (index) => {
       hls.subtitleTrack = index;
       hls.subtitleDisplay = index >= 0;
     });
@@ -80,15 +81,20 @@ function attachNative(video, master, resumeAt, menus) {
     "loadedmetadata",
     () => {
       if (resumeAt > 0) video.currentTime = resumeAt;
-      const tracks = [...video.textTracks].filter((track) => track.kind === "subtitles" || track.kind === "captions");
-      subtitleMenu(menus.subtitles, tracks.map((track) => track.label || track.language), (index) => {
-        tracks.forEach((track, i) => {
-          track.mode = i === index ? "showing" : "disabled";
-        });
-      });
     },
     { once: true },
   );
+  // Safari lists the playlist's subtitle renditions as text tracks, as it finds them.
+  const listTracks = () => {
+    const tracks = [...video.textTracks].filter((track) => track.kind === "subtitles" || track.kind === "captions");
+    subtitleMenu(menus.subtitles, tracks.map((track) => track.label || track.language), (index) => {
+      tracks.forEach((track, i) => {
+        track.mode = i === index ? "showing" : "disabled";
+      });
+    });
+  };
+  video.textTracks.addEventListener("addtrack", listTracks);
+  video.addEventListener("loadedmetadata", listTracks, { once: true });
   return {
     toggleSubtitles() {
       const tracks = [...video.textTracks];
@@ -111,10 +117,8 @@ function qualityMenu(hls, qualityMenu) {
 }
 
 function subtitleMenu(subtitles, names, select) {
-  if (!names.length) {
-    subtitles.hide();
-    return;
-  }
+  subtitles.show(names.length > 0);
+  if (!names.length) return;
   const options = [{ label: "Off", value: -1 }, ...names.map((name, index) => ({ label: name, value: index }))];
   subtitles.fill(options, -1, select);
 }
@@ -285,8 +289,8 @@ function menu(container) {
     disable() {
       button.disabled = true;
     },
-    hide() {
-      container.hidden = true;
+    show(shown) {
+      container.hidden = !shown;
     },
   };
   return api;
