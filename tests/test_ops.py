@@ -21,10 +21,13 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     assert response.headers["x-request-id"] == "abc-123"
 
 
-async def test_home_page_leads_to_the_api_documentation(client: httpx.AsyncClient) -> None:
+async def test_home_page_is_the_web_site_and_the_api_documentation_stays(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/")
-    assert response.status_code == 307
-    assert response.headers["location"] == "/docs"
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'href="/docs"' in response.text
     docs = await client.get("/docs")
     assert docs.status_code == 200
     spec = (await client.get("/openapi.json")).json()
