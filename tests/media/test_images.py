@@ -403,3 +403,18 @@ async def test_the_image_set_round_trips_through_json(clip_dir: Path, tmp_path: 
 async def test_a_missing_source_is_an_ffmpeg_error(tmp_path: Path) -> None:
     with pytest.raises(FfmpegError):
         await images_of(tmp_path / "nothing.mp4", tmp_path / "out", duration=3)
+
+
+@pytest.mark.parametrize(
+    ("duration", "keyframe_gap", "interval"),
+    [
+        (60, 2.0, 2.0),  # Kino's own encode: a tile per 2 s keyframe, even for a short film
+        (60, None, 1.0),  # keyframes unknown: a tile a second
+        (60, 30.0, 1.0),  # keyframes too sparse for a storyboard: decode every frame
+        (7200, 2.0, 24.0),  # a long film keeps its MAX_TILES spacing
+    ],
+)
+def test_preferring_keyframes_spaces_tiles_by_the_keyframes(
+    duration: float, keyframe_gap: float | None, interval: float
+) -> None:
+    assert storyboard_interval(duration, keyframe_gap, prefer_keyframes=True) == interval

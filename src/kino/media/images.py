@@ -101,15 +101,23 @@ async def make_images(
     hdr: bool = False,
     cancel: asyncio.Event | None = None,
     on_progress: ProgressCallback | None = None,
+    prefer_keyframes: bool = False,
 ) -> ImageSet:
     """Write the poster, thumbnails and storyboard of ``source`` under ``out_dir``.
 
     ``display_width`` by ``display_height`` is the picture as shown (after rotation and pixel
-    aspect). Raises ``FfmpegError``, or ``FfmpegCancelled`` when ``cancel`` is set.
+    aspect). ``prefer_keyframes``: space the tiles no closer than the keyframes whatever the
+    length, so only keyframes are decoded — for Kino's own encodes, whose 2 s keyframes make
+    a fine storyboard. Raises ``FfmpegError``, or ``FfmpegCancelled`` when ``cancel`` is set.
     """
     keyframe_gap = await asyncio.to_thread(longest_keyframe_gap, source)
     plan = _Plan.for_film(
-        duration, display_width, display_height, hdr=hdr, keyframe_gap=keyframe_gap
+        duration,
+        display_width,
+        display_height,
+        hdr=hdr,
+        keyframe_gap=keyframe_gap,
+        prefer_keyframes=prefer_keyframes,
     )
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "storyboard").mkdir(parents=True, exist_ok=True)
@@ -170,11 +178,12 @@ class _Plan:
         *,
         hdr: bool,
         keyframe_gap: float | None,
+        prefer_keyframes: bool = False,
     ) -> _Plan:
         if duration <= 0 or display_width <= 0 or display_height <= 0:
             raise ValueError(f"no images for {display_width}x{display_height}, {duration} s")
         poster_width = min(POSTER_MAX_WIDTH, display_width - display_width % 2)
-        interval = storyboard_interval(duration, keyframe_gap)
+        interval = storyboard_interval(duration, keyframe_gap, prefer_keyframes=prefer_keyframes)
         tiles = tile_count(duration, interval)
         columns = min(MAX_COLUMNS, tiles)
         return cls(
@@ -284,14 +293,16 @@ class _Plan:
         return f"scale={size.width}:{size.height}:flags=bicubic:out_range=full,setsar=1"
 
 
-def storyboard_interval(duration: float, keyframe_gap: float | None = None) -> float:
+def storyboard_interval(
+    duration: float, keyframe_gap: float | None = None, *, prefer_keyframes: bool = False
+) -> float:
     """Seconds between storyboard tiles: one a second for a clip, at most MAX_TILES tiles for
     a long film. Past FULL_DECODE_MAX_SECONDS a tile per keyframe at most, so that only
     keyframes need decoding, when they come at least every MAX_KEYFRAME_INTERVAL seconds."""
     interval = max(1, math.ceil(duration / MAX_TILES))
     if (
         keyframe_gap is not None
-        and duration > FULL_DECODE_MAX_SECONDS
+        and (duration > FULL_DECODE_MAX_SECONDS or prefer_keyframes)
         and keyframe_gap <= MAX_KEYFRAME_INTERVAL
     ):
         interval = max(interval, math.ceil(keyframe_gap - KEYFRAME_SLACK_SECONDS))

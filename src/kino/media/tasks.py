@@ -1,8 +1,8 @@
 """Job bodies of the media domain: an uploaded source becomes a published, streamable film.
 
 Stages: probe → remux (sources that are already H.264/AAC play within seconds) → encode (the
-whole ladder in one ffmpeg process, with the poster, thumbnails and storyboard made beside it)
-→ publish. Each
+whole ladder in one ffmpeg process) → images (poster, thumbnails, storyboard, read from the top
+rung) → publish. Each
 version is written under its own ``assets/{id}/`` prefix and switched in with one transaction;
 whatever an interrupted or failed run leaves is removed, and a run that finds its work already
 published returns at once.
@@ -27,7 +27,7 @@ from kino.media import service
 from kino.media.errors import ObjectNotFound, UnsupportedMedia
 from kino.media.ffmpeg import FfmpegCancelled, FfmpegError, ProgressCallback
 from kino.media.hls import HlsPackage
-from kino.media.images import make_images
+from kino.media.images import ImageSet, make_images
 from kino.media.ladder import can_remux, encode_ladder, plan_ladder, remux_to_hls
 from kino.media.models import AssetKind, AssetState, MediaAsset
 from kino.media.probe import SourceInfo, probe
@@ -35,7 +35,6 @@ from kino.media.storage import Storage, create_storage
 
 log = structlog.get_logger("kino.media")
 T = TypeVar("T")
-U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ class _Span:
 
 PROBE = _Span(0, 3)
 REMUX = _Span(3, 10)
-PUBLISH_SHARE = 4.0
+IMAGES_SHARE = 3.0
+PUBLISH_SHARE = 3.0
 
 
 @job_handler(service.TRANSCODE_JOB)
@@ -91,21 +91,6 @@ async def _ladder_done(ctx: JobContext) -> bool:
 async def _discard_leftovers(ctx: JobContext, storage: Storage) -> None:
     async with ctx.db.transaction() as session:
         await service.discard_job_assets(session, storage, ctx.job_id)
-
-
-async def _together(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
-    """Both results; when one fails the other is stopped and the first failure speaks."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            one = group.create_task(_awaited(first))
-            two = group.create_task(_awaited(second))
-    except BaseExceptionGroup as failures:
-        raise failures.exceptions[0] from None
-    return one.result(), two.result()
-
-
-async def _awaited(work: Awaitable[T]) -> T:
-    return await work
 
 
 class _TranscodeRun:
@@ -177,10 +162,10 @@ class _TranscodeRun:
         log.info("media.remux.published", job_id=self.ctx.job_id, movie_id=self.movie_id)
 
     async def _ladder(self, source: Path, info: SourceInfo, start: float) -> None:
-        encode = _Span(start, 100 - PUBLISH_SHARE)
+        encode = _Span(start, 100 - PUBLISH_SHARE - IMAGES_SHARE)
         out_dir = self.work_dir / "ladder"
         rungs = plan_ladder(info)
-        encoding = self._ffmpeg_stage(
+        package = await self._ffmpeg_stage(
             "encode",
             encode,
             encode_ladder(
@@ -194,29 +179,36 @@ class _TranscodeRun:
                 preset=self.ctx.settings.x264_preset,
             ),
         )
-        # Images need a fraction of the encoder's work: made beside it, they cost almost no
-        # wall time (they write to their own folders of the same output directory).
-        imaging = self._ffmpeg_stage(
-            "images",
-            None,
-            make_images(
-                self.ffmpeg,
-                source,
-                duration=info.duration,
-                display_width=info.display_width,
-                display_height=info.display_height,
-                out_dir=out_dir,
-                hdr=info.hdr,
-                cancel=self.ctx.cancelled,
-            ),
-        )
-        package, images = await _together(encoding, imaging)
+        images = await self._images(package, out_dir, _Span(encode.end, encode.end + IMAGES_SHARE))
         await self._publish(AssetKind.LADDER, info, out_dir, package, images=images.to_json())
         log.info(
             "media.transcode.published",
             job_id=self.ctx.job_id,
             movie_id=self.movie_id,
             rungs=len(rungs),
+        )
+
+    async def _images(self, package: HlsPackage, out_dir: Path, span: _Span) -> ImageSet:
+        """Poster, thumbnails and storyboard, read from the top rung just encoded rather than
+        the source: already upright, SDR and at most 1080p…2160p, with a keyframe every 2 s,
+        so decoding keyframes alone gives a storyboard tile every 2 s for a fraction of a
+        full decode."""
+        top = max(package.variants, key=lambda variant: variant.height)
+        await self.ctx.report("images", span.start)
+        return await self._ffmpeg_stage(
+            "images",
+            span,
+            make_images(
+                self.ffmpeg,
+                out_dir / top.playlist,
+                duration=package.duration,
+                display_width=top.width,
+                display_height=top.height,
+                out_dir=out_dir,
+                cancel=self.ctx.cancelled,
+                on_progress=self._progress("images", span),
+                prefer_keyframes=True,
+            ),
         )
 
     async def _ffmpeg_stage(self, stage: str, span: _Span | None, work: Awaitable[T]) -> T:
