@@ -48,9 +48,7 @@ async def place_order(
     return await client.post("/api/v1/orders", json=order_body(hold_id, card), headers=headers)
 
 
-async def buy(
-    client: httpx.AsyncClient, who: SignedIn, showtime_id: int, seats: list[str]
-) -> Any:
+async def buy(client: httpx.AsyncClient, who: SignedIn, showtime_id: int, seats: list[str]) -> Any:
     """Holds the seats and pays for them; returns the order."""
     held = ok(await hold(client, who, showtime_id, seats), 201)
     return ok(await place_order(client, who, held["id"]), 201)
