@@ -22,6 +22,7 @@ async def test_sign_up_search_play_switch_quality_and_resume(chromium: Browser, 
     try:
         await _sign_up(page, site)
         await _find_the_film_by_a_misspelled_title(page)
+        await _like_and_rate_without_leaving_the_page(page)
         await page.get_by_role("link", name="Play", exact=False).first.click()
         await page.wait_for_url(site(f"/watch/{site.film_id}"))
 
@@ -58,6 +59,18 @@ async def _find_the_film_by_a_misspelled_title(page: Page) -> None:
     await suggestion.click()
     await page.wait_for_url(re.compile(r"/movies/\d+$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text(FILM_TITLE)
+
+
+async def _like_and_rate_without_leaving_the_page(page: Page) -> None:
+    """The film page's buttons answer through htmx: the controls change in place."""
+    url = page.url
+    await page.get_by_role("button", name="Like", exact=False).click()
+    await expect(page.get_by_role("button", name="Liked", exact=False)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await page.get_by_label("Your rating").select_option("8")
+    await expect(page.locator("#film-actions .stat strong").first).to_have_text("★ 8")
+    assert page.url == url
 
 
 async def _play_past_three_seconds(page: Page) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kino.core.errors import PermissionDenied
 from kino.core.http import AppSettings, DbSession
 from kino.identity import sessions
 from kino.identity.cookies import (
@@ -155,6 +156,13 @@ class Web:
         if self.user is None:
             raise SignInRequired(self.request)
         return self.user
+
+    def require_staff(self) -> User:
+        """The signed-in manager or admin; others get the 403 page."""
+        user = self.require_user()
+        if user.role not in STAFF_ROLES:
+            raise PermissionDenied("This page is for staff.")
+        return user
 
 
 class SignInRequired(Exception):
