@@ -240,3 +240,19 @@ async def test_another_viewer_cannot_delete_a_comment(
 
     assert response.status_code == 403
     assert "Mine." in (await client.get(f"/movies/{film}")).text
+
+
+async def test_a_reply_to_a_comment_on_another_film_is_refused_with_a_message(
+    client: httpx.AsyncClient, manager: SignedIn, viewer: SignedIn, film: int
+) -> None:
+    elsewhere = await create_movie(client, manager, title="Elsewhere")
+    await sign_in(client, viewer)
+    posted = await post_form(client, f"/movies/{elsewhere}/comments", {"body": "Over here."})
+    comment_id = posted.headers["location"].rsplit("-", 1)[1]
+
+    response = await post_form(
+        client, f"/movies/{film}/comments", {"body": "Lost?", "parent_id": comment_id}
+    )
+
+    assert response.status_code == 422
+    assert f"Comment {comment_id} is not a comment on film {film}." in response.text

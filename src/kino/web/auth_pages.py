@@ -110,6 +110,8 @@ async def register(web: WebContext, session: DbSession) -> Response:
     except WeakPassword as error:
         return _register_again(web, values, {"password": error.message}, 422)
     except EmailTaken as error:
+        if not session.is_active:  # lost a race for the address at the insert: the error page
+            raise
         return _register_again(web, values, {"email": error.message}, 409)
     tokens = await sessions.start_session(session, web.settings, user)
     web.sign_in(tokens.refresh_token)

@@ -17,9 +17,9 @@ from kino.catalog.models import Access, CreditRole
 from kino.catalog.schemas import CreditRead, MovieRead
 from kino.community import comments, reviews
 from kino.community import service as community
+from kino.community.errors import CommentGone, InvalidParent, ReviewExists
 from kino.community.reviews import ReviewSort
 from kino.community.schemas import CommentCreate, ReviewCreate, ViewerState
-from kino.core.errors import KinoError
 from kino.core.http import DbSession, IdPath
 from kino.core.pagination import PageParams
 from kino.media import service as media
@@ -210,7 +210,7 @@ async def post_review(movie_id: IdPath, web: WebContext, session: DbSession) -> 
         review = await reviews.create_review(session, user, movie_id, body)
     except ValidationError as error:
         return await _film_again(session, web, movie_id, review=(values, field_errors(error)))
-    except KinoError as error:
+    except ReviewExists as error:
         failure = {"": error.message}
         return await _film_again(session, web, movie_id, review=(values, failure), status=409)
     return web.redirect(f"/movies/{movie_id}#review-{review.id}", flash="review_posted")
@@ -254,9 +254,13 @@ async def post_comment(movie_id: IdPath, web: WebContext, session: DbSession) ->
         comment = await comments.create_comment(session, user, movie_id, body)
     except ValidationError as error:
         return await _film_again(session, web, movie_id, comment=(values, field_errors(error)))
-    except KinoError as error:
+    except (InvalidParent, CommentGone) as error:
+        if not session.is_active:  # a reference vanished under the insert: the error page
+            raise
         failure = {"": error.message}
-        return await _film_again(session, web, movie_id, comment=(values, failure), status=409)
+        return await _film_again(
+            session, web, movie_id, comment=(values, failure), status=error.status
+        )
     return web.redirect(f"/movies/{movie_id}#comment-{comment.id}", flash="comment_posted")
 
 

@@ -37,7 +37,10 @@ function attachHlsJs(Hls, video, master, resumeAt, workerPath, ui, menus) {
   const hls = new Hls({ workerPath, startPosition: resumeAt > 0 ? resumeAt : -1 });
   const root = video.closest("[data-player]");
   let recoveries = 0;
-  hls.on(Hls.Events.MANIFEST_PARSED, () => qualityMenu(hls, menus.quality));
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    qualityMenu(hls, menus.quality);
+    ui.play(); // where the browser allows it; otherwise the big play button waits
+  });
   // The subtitle tracks are known once the first variant's subtitle group is chosen.
   hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_event, { subtitleTracks }) => {
     subtitleMenu(menus.subtitles, subtitleTracks.map((track) => track.name || track.lang), (index) => {
@@ -81,6 +84,7 @@ function attachNative(video, master, resumeAt, menus) {
     "loadedmetadata",
     () => {
       if (resumeAt > 0) video.currentTime = resumeAt;
+      video.play().catch(() => {});
     },
     { once: true },
   );
