@@ -62,3 +62,8 @@ bench-transcode: $(INSTALLED)
 .PHONY: bench-publish
 bench-publish: $(INSTALLED)
 	$(BIN)/python -m bench.publish
+
+.PHONY: bench-boxoffice
+bench-boxoffice: $(INSTALLED)
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python -m bench.boxoffice

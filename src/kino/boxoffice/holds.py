@@ -21,15 +21,17 @@ The rules of ``seat_claims``
    them in that order (``SELECT … ORDER BY seat_id FOR UPDATE``), and before it touches any
    other claim. A transaction that works on a hold locks the hold's row before its claims.
    Then two transactions can wait for each other only in one direction: no deadlocks.
-5. Hold transactions set a lock timeout on PostgreSQL (``LOCK_TIMEOUT_MS``): a seat locked for
-   longer than that (a sale that is taking its time) is reported as unavailable rather than
-   keeping the buyer waiting.
+5. Hold transactions set a lock timeout on PostgreSQL (``hold_statements.LOCK_TIMEOUT_MS``): a
+   seat locked for longer than that (a sale that is taking its time) is reported as
+   unavailable rather than keeping the buyer waiting.
 6. One live hold per user and showtime (a partial unique index). A new hold replaces the old:
    the old row is marked ``replaced`` (which takes it out of that index), the new one inserted,
    and the old hold's seats go into the same sorted statement as the new ones, so seats kept
    from the old hold are never free in between; old seats no longer wanted are then dropped,
    and the old hold deleted. On SQLite, the first write of a transaction takes the database's
    single write lock, so all of this is serialized there anyway.
+
+The statements of holds and releases are built once per dialect in ``hold_statements.py``.
 
 For orders and tickets
 ----------------------
@@ -51,8 +53,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +66,7 @@ from kino.boxoffice.errors import (
     ShowtimeStarted,
     UnknownSeats,
 )
+from kino.boxoffice.hold_statements import hold_statements, lock_timeout_column
 from kino.boxoffice.models import (
     Seat,
     SeatClaim,
@@ -74,11 +76,10 @@ from kino.boxoffice.models import (
     ShowtimeStatus,
 )
 from kino.boxoffice.schemas import HoldRead
-from kino.catalog.models import Movie, MovieStatus
-from kino.core.db import Base, utcnow
+from kino.catalog.models import MovieStatus
+from kino.core.db import utcnow
 from kino.identity.models import User
 
-LOCK_TIMEOUT_MS = 2000
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
 
 
@@ -179,31 +180,9 @@ async def _showtime_and_seats(
     """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
     order (422 for a name the hall lacks). One query, which also sets the lock timeout: a hold
     is a handful of statements, and each saved round trip shows under load."""
-    columns = [
-        Showtime.hall_id,
-        Showtime.status,
-        Showtime.starts_at,
-        Showtime.currency,
-        Showtime.price_standard,
-        Showtime.price_premium,
-        Showtime.price_vip,
-        Showtime.price_wheelchair,
-        Movie.status.label("movie_status"),
-        Seat.id.label("seat_id"),
-        Seat.name,
-        Seat.seat_type,
-        Seat.blocked,
-        *_lock_timeout_column(session),
-    ]
-    rows = (
-        await session.execute(
-            select(*columns)
-            .join(Movie, Movie.id == Showtime.movie_id)
-            .outerjoin(Seat, (Seat.hall_id == Showtime.hall_id) & Seat.name.in_(names))
-            .where(Showtime.id == showtime_id)
-            .order_by(Seat.id)
-        )
-    ).all()
+    statement = hold_statements(_dialect(session)).showtime_and_seats
+    parameters = {"showtime_id": showtime_id, "names": list(names)}
+    rows = (await session.execute(statement, parameters)).all()
     if not rows or (rows[0].movie_status is not MovieStatus.PUBLISHED and not include_drafts):
         raise ShowtimeNotFound(showtime_id)
     first = rows[0]
@@ -226,17 +205,9 @@ def _check_on_sale(
 
 
 async def _set_lock_timeout(session: AsyncSession) -> None:
-    if _dialect(session) == "postgresql":
-        await session.execute(select(*_lock_timeout_column(session)))
-
-
-def _lock_timeout_column(session: AsyncSession) -> list[Any]:
-    """On PostgreSQL, a column that sets the transaction's lock timeout (rule 5) as it is read:
-    added to a query the transaction makes anyway, it costs no round trip of its own."""
-    if _dialect(session) != "postgresql":
-        return []
-    setting = func.set_config("lock_timeout", f"{LOCK_TIMEOUT_MS}ms", True)
-    return [setting.label("lock_timeout")]
+    columns = lock_timeout_column(_dialect(session))
+    if columns:
+        await session.execute(select(*columns))
 
 
 def _busy(error: DBAPIError, names: Sequence[str]) -> Exception:
@@ -256,20 +227,16 @@ async def _new_hold(
     expires_at: datetime,
 ) -> tuple[int, int | None]:
     """The new hold's id, and the id of the user's previous hold that it replaces (rule 6)."""
+    statements = hold_statements(_dialect(session))
     replaced: int | None = None
     for _ in range(3):
-        hold_id = await session.scalar(
-            _insert(session, SeatHold)
-            .values(
-                showtime_id=showtime_id,
-                user_id=user_id,
-                created_at=now,
-                expires_at=expires_at,
-                replaced=False,
-            )
-            .on_conflict_do_nothing()
-            .returning(SeatHold.id)
-        )
+        parameters = {
+            "showtime_id": showtime_id,
+            "user_id": user_id,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        hold_id = (await session.execute(statements.insert_hold, parameters)).scalar()
         if hold_id is not None:
             return int(hold_id), replaced
         if replaced is not None:
@@ -304,33 +271,23 @@ async def _take_claims(
     expires_at: datetime,
     replacing: int | None,
 ) -> set[int]:
-    """Rule 3: the seats of ``seat_ids`` (ascending) that are now the hold's."""
-    statement = _insert(session, SeatClaim).values(
-        [
-            {
-                "showtime_id": showtime_id,
-                "seat_id": seat_id,
-                "hold_id": hold_id,
-                "expires_at": expires_at,
-                "claimed_at": now,
-            }
-            for seat_id in seat_ids
-        ]
-    )
-    # In ON CONFLICT's WHERE, the table's columns are the claim already there.
-    free_to_take = SeatClaim.expires_at <= now
-    if replacing is not None:
-        free_to_take = or_(free_to_take, SeatClaim.hold_id == replacing)
-    statement = statement.on_conflict_do_update(
-        index_elements=[SeatClaim.showtime_id, SeatClaim.seat_id],
-        set_={
-            "hold_id": statement.excluded.hold_id,
-            "expires_at": statement.excluded.expires_at,
-            "claimed_at": statement.excluded.claimed_at,
-        },
-        where=free_to_take,
-    ).returning(SeatClaim.seat_id)
-    return set(await session.scalars(statement))
+    """Rule 3: the seats of ``seat_ids`` (ascending) that are now the hold's. One parameter set
+    per seat, sent as one multi-row INSERT in that order."""
+    statements = hold_statements(_dialect(session))
+    row = {
+        "showtime_id": showtime_id,
+        "hold_id": hold_id,
+        "ticket_id": None,
+        "expires_at": expires_at,
+        "claimed_at": now,
+        "now": now,
+    }
+    if replacing is None:
+        statement = statements.take_claims
+    else:
+        statement, row = statements.take_claims_replacing, {**row, "replacing": replacing}
+    rows = [{**row, "seat_id": seat_id} for seat_id in seat_ids]
+    return set((await session.execute(statement, rows)).scalars())
 
 
 async def _drop_old_hold(
@@ -379,21 +336,15 @@ async def release_hold(session: AsyncSession, user: User, hold_id: int) -> None:
         raise _busy(error, []) from None
     if holder is None or holder != user.id:
         raise HoldNotFound(hold_id)
-    await session.execute(delete(SeatHold).where(SeatHold.id == hold_id))  # claims cascade
+    # The claims go with it (ON DELETE CASCADE), locked already in seat order.
+    await session.execute(hold_statements(_dialect(session)).delete_hold, {"hold_id": hold_id})
 
 
 async def _lock_hold(session: AsyncSession, hold_id: int) -> uuid.UUID | None:
     """Sets the lock timeout, locks the hold's row, then its claims in seat order (rule 4);
     returns its holder."""
-    rows = (
-        await session.execute(
-            select(SeatHold.user_id, SeatClaim.seat_id, *_lock_timeout_column(session))
-            .join(SeatClaim, SeatClaim.hold_id == SeatHold.id)
-            .where(SeatHold.id == hold_id)
-            .order_by(SeatClaim.seat_id)
-            .with_for_update()
-        )
-    ).all()
+    statement = hold_statements(_dialect(session)).lock_hold
+    rows = (await session.execute(statement, {"hold_id": hold_id})).all()
     if rows:
         return uuid.UUID(str(rows[0].user_id))
     # A hold without claims: all its seats were taken by others after it expired.
@@ -498,11 +449,3 @@ async def release_sold_claims(session: AsyncSession, ticket_ids: Sequence[int]) 
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def _insert(session: AsyncSession, model: type[Base]) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` for the session's database (both dialects spell it the
-    same way in SQLAlchemy)."""
-    if _dialect(session) == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)

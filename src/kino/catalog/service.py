@@ -365,8 +365,8 @@ class MovieInUse(Conflict):
 
     def __init__(self, movie_id: int) -> None:
         super().__init__(
-            f"Film {movie_id} has showtimes in cinemas, so it is kept; cancel them or set the "
-            "film back to draft instead."
+            f"Film {movie_id} has showtimes in cinemas (cancelled ones too), so it is kept; set it "
+            "back to draft to take it off the catalog."
         )
 
 

@@ -1,0 +1,275 @@
+"""Seat holds under load: holds per second and latency, next to a bare FastAPI endpoint.
+
+    python -m bench.boxoffice [--engines sqlite,postgresql] [--seconds 10] [--runs 2]
+
+For each engine it makes a fresh database (bench/.data/boxoffice-sqlite, or the PostgreSQL
+database kino_bench_boxoffice), starts `kino serve` with the same worker count as the baseline,
+and seeds through the API a cinema with a 400-seat hall and a showtime per run. Then wrk drives
+64 buyers at once (one thread, one connection and one access token each): a buyer holds 1 to
+4 random seats, releases them, and starts again, so the hall never fills; a seat named in a 409
+is avoided until the buyer's next hold. It prints successful holds per second, the share of
+hold attempts refused because a seat was taken meanwhile, and p50/p99 latency over every
+request (holds, refusals and releases), with throughput as a share of the bare endpoint's
+under the same wrk settings. Runs on a shared machine are noisy: compare runs, keep the steady.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.harness import (
+    BENCH_DIR,
+    KINO,
+    ROOT,
+    LoadResult,
+    bare_fastapi,
+    free_port,
+    load,
+    require_wrk,
+    server,
+)
+
+DATA_DIR = BENCH_DIR / ".data"
+RESULTS_DIR = BENCH_DIR / "results"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_DATABASE = "kino_bench_boxoffice"
+SECRET = "bench-secret-key-bench-secret-key-0123456789"
+# 400 seats: 20 rows of 20 with an aisle; premium rows Q and R, VIP row S, and wheelchair
+# spaces at the ends of the back row.
+HALL_ROWS = [
+    {"label": chr(ord("A") + index), "seats": kind * 10 + "_" + kind * 10}
+    for index, kind in enumerate("S" * 16 + "PPV")
+] + [{"label": "T", "seats": "WSSSSSSSSS_SSSSSSSSSW"}]
+
+
+@dataclass(frozen=True)
+class HoldLoad:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    errors: int
+    holds: int
+    releases: int
+    conflicts: int
+    failures: int
+
+    @property
+    def holds_per_second(self) -> float:
+        return self.holds / self.seconds
+
+    @property
+    def conflict_share(self) -> float:
+        attempts = self.holds + self.conflicts
+        return self.conflicts / attempts if attempts else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--engines", default="postgresql,sqlite")
+    parser.add_argument("--seconds", type=int, default=10, help="load per run")
+    parser.add_argument("--runs", type=int, default=2, help="runs per engine")
+    parser.add_argument("--buyers", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="server processes, both apps")
+    parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL to create the DB on")
+    args = parser.parse_args()
+    require_wrk()
+
+    results: list[dict[str, Any]] = []
+    with bare_fastapi(workers=args.workers) as bare_url:
+        bare = load(
+            bare_url, ["/json"], connections=args.buyers, threads=args.buyers, seconds=args.seconds
+        )
+    results.append({"engine": "-", "scenario": "bare", **asdict(bare)})
+    print(
+        f"{'bare FastAPI':>22}  {bare.rps:8.0f} req/s  p50 {bare.p50_ms:6.2f} ms  "
+        f"p99 {bare.p99_ms:6.2f} ms"
+    )
+    for engine in args.engines.split(","):
+        env = prepare(engine, args.pg_server)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [KINO, "serve", "--port", str(port), "--workers", str(args.workers)]
+        with server(command, env=env, health_url=f"{base}/healthz"):
+            tokens = asyncio.run(buyer_tokens(env, args.buyers))
+            movie_id, hall_id = seed_hall(base, tokens.manager)
+            for run in range(1, args.runs + 1):
+                showtime_id = seed_showtime(base, tokens.manager, movie_id, hall_id, run)
+                result = drive(base, tokens.buyers, showtime_id, args)
+                results.append({"engine": engine, "scenario": f"holds run {run}", **asdict(result)})
+                print_row(engine, run, result, bare)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"boxoffice-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {out.relative_to(ROOT)}")
+
+
+def prepare(engine: str, pg_server: str) -> dict[str, str]:
+    """A fresh, migrated database for ``engine``; returns the server's environment."""
+    data_dir = DATA_DIR / f"boxoffice-{engine}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "KINO_DATA_DIR": str(data_dir),
+        "KINO_SECRET_KEY": SECRET,
+        "KINO_LOG_LEVEL": "WARNING",
+        "KINO_ENVIRONMENT": "production",
+        "KINO_WORKERS": "0",  # no embedded job pool polling beside the load
+        "KINO_ACCESS_TOKEN_TTL_SECONDS": "86400",
+    }
+    if engine == "postgresql":
+        asyncio.run(recreate_database(pg_server, PG_DATABASE))
+        env["KINO_DATABASE_URL"] = pg_server.replace("postgresql", "postgresql+asyncpg", 1)
+        env["KINO_DATABASE_URL"] += f"/{PG_DATABASE}"
+    subprocess.run([KINO, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env
+
+
+async def recreate_database(pg_server: str, name: str) -> None:
+    connection = await asyncpg.connect(f"{pg_server}/postgres")
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    manager: str
+    buyers: list[str]
+
+
+async def buyer_tokens(env: dict[str, str], count: int) -> Tokens:
+    """A manager and ``count`` buyers, made in the database, with an access token each."""
+    from kino.core.db import Database
+    from kino.identity import service as identity
+    from kino.identity.models import Role
+    from kino.models import load_all_models
+    from kino.settings import Settings
+
+    load_all_models()
+    settings = Settings(
+        data_dir=Path(env["KINO_DATA_DIR"]),
+        database_url=env.get("KINO_DATABASE_URL"),
+        secret_key=SECRET,  # type: ignore[arg-type]
+        access_token_ttl_seconds=86400,
+    )
+    db = Database(settings.sqlalchemy_url)
+    tokens = []
+    try:
+        for number in range(count + 1):
+            async with db.transaction() as session:
+                user = await identity.create_user(
+                    session,
+                    email=f"buyer{number}@bench.example",
+                    password="bench-password-123",
+                    display_name=f"Buyer {number}",
+                    role=Role.MANAGER if number == 0 else Role.VIEWER,
+                )
+            tokens.append(identity.issue_access_token(settings, user))
+    finally:
+        await db.dispose()
+    return Tokens(manager=tokens[0], buyers=tokens[1:])
+
+
+def seed_hall(base: str, manager_token: str) -> tuple[int, int]:
+    """A film, and a cinema with the 400-seat hall; returns their ids."""
+    with httpx.Client(base_url=base, headers=bearer(manager_token), timeout=60) as http:
+        movie = {"title": "Bench", "status": "published", "runtime_minutes": 100}
+        movie_id = checked(http.post("/api/v1/movies", json=movie))["id"]
+        cinema = {
+            "name": "Bench Palace",
+            "address": "1 Load Street",
+            "city": "Benchburg",
+            "latitude": 50.0,
+            "longitude": 8.0,
+            "time_zone": "Europe/Berlin",
+        }
+        cinema_id = checked(http.post("/api/v1/cinemas", json=cinema))["id"]
+        hall = {"name": "Grand", "screen": "IMAX", "rows": HALL_ROWS}
+        hall_id = checked(http.post(f"/api/v1/cinemas/{cinema_id}/halls", json=hall))["id"]
+    return int(movie_id), int(hall_id)
+
+
+def seed_showtime(base: str, manager_token: str, movie_id: int, hall_id: int, run: int) -> int:
+    """A new showtime for each run, so that no run starts with another's seats held."""
+    starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1, hours=3 * run)
+    showtime = {
+        "movie_id": movie_id,
+        "hall_id": hall_id,
+        "starts_at": starts_at.isoformat(),
+        "language": "en",
+        "format": "2D",
+        "prices": {"standard": 1100, "premium": 1400, "vip": 2200, "wheelchair": 800},
+        "currency": "EUR",
+    }
+    with httpx.Client(base_url=base, headers=bearer(manager_token), timeout=60) as http:
+        return int(checked(http.post("/api/v1/showtimes", json=showtime))["id"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def checked(response: httpx.Response) -> Any:
+    if response.status_code >= 300:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+    return response.json()
+
+
+def seat_names() -> list[str]:
+    names = []
+    for row in HALL_ROWS:
+        count = len(row["seats"].replace("_", ""))
+        names += [f"{row['label']}{number}" for number in range(1, count + 1)]
+    return names
+
+
+def drive(base: str, tokens: list[str], showtime_id: int, args: argparse.Namespace) -> HoldLoad:
+    """wrk with one thread and one connection per buyer."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tokens_file = Path(scratch) / "tokens.txt"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        seats_file = Path(scratch) / "seats.txt"
+        seats_file.write_text("\n".join(seat_names()) + "\n")
+        command = [require_wrk(), f"-t{args.buyers}", f"-c{args.buyers}", f"-d{args.seconds}s"]
+        command += ["--timeout", "10s", "-s", str(BENCH_DIR / "wrk_holds.lua"), base]
+        command += ["--", str(tokens_file), str(seats_file), str(showtime_id)]
+        finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"wrk failed: {finished.stderr or finished.stdout}")
+    line = next(line for line in finished.stdout.splitlines() if line.startswith("WRK_JSON "))
+    return HoldLoad(**json.loads(line.removeprefix("WRK_JSON ")))
+
+
+def print_row(engine: str, run: int, result: HoldLoad, bare: LoadResult) -> None:
+    print(
+        f"{engine:>10} holds run {run}  {result.holds_per_second:6.0f} holds/s  "
+        f"{result.conflict_share:5.1%} refused  {result.rps:6.0f} req/s "
+        f"({result.rps / bare.rps:4.2f}x bare)  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors + result.failures}",
+        file=sys.stdout,
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
