@@ -52,7 +52,11 @@ async def _sign_up(page: Page, site: Site) -> None:
 async def _find_the_film_by_a_misspelled_title(page: Page) -> None:
     search = page.get_by_label("Search films and people")
     await search.press_sequentially("lighthouze keper", delay=40)
-    suggestion = page.locator("#search-suggestions").get_by_role("link", name=FILM_TITLE)
+    suggestions = page.locator("#search-suggestions")
+    # The answer to the whole query, not to a part typed before it.
+    await expect(suggestions.get_by_text("All results for “lighthouze keper”")).to_be_visible()
+    await _htmx_settled(page)
+    suggestion = suggestions.get_by_role("link", name=FILM_TITLE)
     await expect(suggestion).to_be_visible()
     await search.press("ArrowDown")  # the suggestions are reached with the keyboard
     await expect(page.locator("#search-suggestions a").first).to_be_focused()
@@ -68,9 +72,16 @@ async def _like_and_rate_without_leaving_the_page(page: Page) -> None:
     await expect(page.get_by_role("button", name="Liked", exact=False)).to_have_attribute(
         "aria-pressed", "true"
     )
+    await _htmx_settled(page)  # the swapped-in controls are live
     await page.get_by_label("Your rating").select_option("8")
     await expect(page.locator("#film-actions .stat strong").first).to_have_text("★ 8")
+    await _htmx_settled(page)
     assert page.url == url
+
+
+async def _htmx_settled(page: Page) -> None:
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    await expect(busy).to_have_count(0)
 
 
 async def _play(page: Page) -> None:
