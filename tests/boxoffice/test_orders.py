@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.app import create_app, dispose
 from kino.billing.errors import PaymentProviderError
@@ -296,6 +297,43 @@ async def test_a_sale_that_fails_before_commit_voids_the_authorization(
     assert await hold_exists(app, held["id"])
     assert (await seat_states(client, showtime["id"]))["B1"] == "held"
     assert await jobs_of_kind(app, ORDER_MAIL_JOB) == 0
+
+
+class CommitFailsAfterCapture(SandboxProvider):
+    """Captures, and the sale's COMMIT that follows fails (the database went away)."""
+
+    fail_next_commit = False
+
+    async def capture(self, authorization: Authorization) -> None:
+        await super().capture(authorization)
+        self.fail_next_commit = True
+
+
+async def test_a_sale_whose_commit_fails_after_the_capture_is_refunded(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    viewer: SignedIn,
+    showtime: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = app.state.payments = CommitFailsAfterCapture()
+    commit = AsyncSession.commit
+
+    async def failing_commit(session: AsyncSession) -> None:
+        if provider.fail_next_commit:
+            provider.fail_next_commit = False
+            raise ConnectionResetError("the database went away")
+        await commit(session)
+
+    monkeypatch.setattr(AsyncSession, "commit", failing_commit)
+    held = ok(await hold(client, viewer, showtime["id"], ["B2"]), 201)
+    with pytest.raises(ConnectionResetError):
+        await place_order(client, viewer, held["id"])
+    [charge] = provider.charges.values()
+    assert (charge.status, charge.refunded) == ("captured", charge.amount)
+    assert [refund.amount for refund in provider.refunds.values()] == [1500]
+    assert (await count(app, Order), await count(app, Ticket)) == (0, 0)
+    assert await hold_exists(app, held["id"])
 
 
 async def test_free_seats_are_ordered_without_a_payment(
