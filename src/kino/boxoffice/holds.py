@@ -76,6 +76,7 @@ from kino.boxoffice.models import (
     ShowtimeStatus,
 )
 from kino.boxoffice.schemas import HoldRead
+from kino.boxoffice.write_turns import take_write_turn
 from kino.catalog.models import MovieStatus
 from kino.core.db import utcnow
 from kino.identity.models import User
@@ -139,6 +140,7 @@ async def hold_seats(
         raise SeatsUnavailable(blocked)
     expires_at = now + timedelta(seconds=hold_seconds)
     wanted = {seat.seat_id for seat in seats}
+    await take_write_turn(session)
     try:
         hold_id, old_hold_id = await _new_hold(session, user.id, showtime_id, now, expires_at)
         old_seats = await _seat_ids_of(session, old_hold_id) if old_hold_id else set()
@@ -330,6 +332,7 @@ async def get_hold(
 
 async def release_hold(session: AsyncSession, user: User, hold_id: int) -> None:
     """Gives the seats back. Only the holder can; to anyone else the hold does not exist."""
+    await take_write_turn(session)
     try:
         holder = await _lock_hold(session, hold_id)
     except DBAPIError as error:
