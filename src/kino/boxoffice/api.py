@@ -203,7 +203,9 @@ async def list_movie_showtimes(
     day: Annotated[date | None, Query(alias="date")] = None,
     format: ShowtimeFormat | None = None,
 ) -> Page[ShowtimeRead]:
-    """The film's coming showtimes (or those of ``date``), earliest first."""
+    """The film's coming showtimes (or those of ``date``), earliest first. Under /movies, a
+    signed-out visitor's answer comes from the catalog's response cache, so it may be up to
+    KINO_CACHE_TTL_SECONDS old; /showtimes?movie_id= is always fresh."""
     await showtimes.ensure_movie_visible(session, movie_id, include_drafts=is_staff(user))
     filters = ShowtimeFilters(movie_id=movie_id, cinema_id=cinema_id, day=day, format=format)
     return await showtimes.list_showtimes(
