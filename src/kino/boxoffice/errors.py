@@ -127,3 +127,10 @@ class HoldExpired(Conflict):
             f"Hold {hold_id} expired at {expired_at.isoformat()}; hold the seats again.",
             details={"hold_id": hold_id, "expires_at": expired_at.isoformat()},
         )
+
+
+class HoldInProgress(Conflict):
+    code = "hold_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__("Another hold of yours for this showtime is being made; try again.")

@@ -59,6 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.boxoffice.errors import (
     HoldExpired,
+    HoldInProgress,
     HoldNotFound,
     SeatsUnavailable,
     ShowtimeCancelled,
@@ -255,7 +256,7 @@ async def _new_hold(
             .returning(SeatHold.id)
             .execution_options(synchronize_session=False)
         )
-    raise SeatsUnavailable([], message="Another hold of yours for this showtime is being made.")
+    raise HoldInProgress()
 
 
 async def _seat_ids_of(session: AsyncSession, hold_id: int) -> set[int]:
