@@ -53,6 +53,7 @@ from kino.boxoffice.sales_errors import (
     HoldChanged,
     IdempotencyKeyReused,
     OrderNotFound,
+    is_lock_conflict,
 )
 from kino.boxoffice.sales_models import LoyaltyEntry, Order, OrderStatus, Ticket, TicketStatus
 from kino.boxoffice.sales_schemas import (
@@ -73,8 +74,6 @@ log = structlog.get_logger("kino.boxoffice")
 
 ORDER_MAIL_JOB = "boxoffice.mail_order"
 KEY_CONSTRAINT = "uq_orders_user_id_idempotency_key"
-# SQLSTATEs of losing a lock race on PostgreSQL: deadlock, lock timeout, serialization.
-BUSY_SQLSTATES = {"40P01", "55P03", "40001"}
 
 
 @dataclass(frozen=True)
@@ -120,11 +119,16 @@ async def place_order(
     if request.provider != provider.name:
         raise PaymentProviderUnavailable(request.provider, provider.name)
     fingerprint = request.fingerprint(secret)
-    async with db.transaction() as session:
-        existing = await _order_by_key(session, user.id, request.idempotency_key)
-        if existing is not None:
-            return await _replay(session, existing, fingerprint, policy)
-        held = await _checked_hold(session, request.hold_id, user)
+    try:
+        async with db.transaction() as session:
+            existing = await _order_by_key(session, user.id, request.idempotency_key)
+            if existing is not None:
+                return await _replay(session, existing, fingerprint, policy)
+            held = await _checked_hold(session, request.hold_id, user)
+    except DBAPIError as error:
+        if is_lock_conflict(error):
+            raise CheckoutBusy() from None
+        raise
     authorization = await _authorize(provider, user, request, held)
     try:
         order = await _record_sale(
@@ -210,7 +214,7 @@ async def _record_sale(
         raise
     except DBAPIError as error:
         await _undo_payment(provider, authorization, captured=captured)
-        if _is_busy(error):
+        if is_lock_conflict(error):
             raise CheckoutBusy() from None
         raise
     except BaseException:
@@ -316,12 +320,6 @@ async def _undo_payment(
         )
     else:
         log.info("boxoffice.order.payment_undone", reference=authorization.reference)
-
-
-def _is_busy(error: DBAPIError) -> bool:
-    if getattr(error.orig, "sqlstate", None) in BUSY_SQLSTATES:
-        return True
-    return "database is locked" in str(error.orig)
 
 
 async def _after_lost_race(

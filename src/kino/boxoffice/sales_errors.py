@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from kino.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -45,6 +47,17 @@ class HoldChanged(Conflict):
         )
 
 
+# SQLSTATEs of losing a lock race on PostgreSQL: deadlock, lock timeout, serialization.
+BUSY_SQLSTATES = frozenset({"40P01", "55P03", "40001"})
+
+
+def is_lock_conflict(error: DBAPIError) -> bool:
+    """The database gave up waiting for a lock (or broke a deadlock): worth trying again."""
+    if getattr(error.orig, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
 class CheckoutBusy(Conflict):
     code = "checkout_busy"
 
@@ -71,6 +84,13 @@ class NotTicketHolder(PermissionDenied):
 
     def __init__(self) -> None:
         super().__init__("Only the ticket's holder can cancel it.")
+
+
+class TicketBusy(Conflict):
+    code = "ticket_busy"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"Ticket {reference} is being changed right now; try again in a moment.")
 
 
 class TicketNotValid(Conflict):

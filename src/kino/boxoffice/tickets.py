@@ -20,6 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.billing import service as billing
@@ -28,9 +29,11 @@ from kino.boxoffice.models import Cinema, Hall, Seat, Showtime
 from kino.boxoffice.sales_errors import (
     NotTicketHolder,
     RefundWindowClosed,
+    TicketBusy,
     TicketNotFound,
     TicketNotValid,
     TicketUsed,
+    is_lock_conflict,
 )
 from kino.boxoffice.sales_models import CheckIn, Order, OrderStatus, Ticket, TicketStatus
 from kino.boxoffice.sales_schemas import (
@@ -231,10 +234,15 @@ async def cancel_ticket(
     if ticket.user_id != user.id:
         raise NotTicketHolder()
     _check_cancellable(ticket, row.checked_in_at, row.starts_at - policy.refund_cutoff, now)
-    await holds.release_sold_claims(session, [ticket.id])
-    cancelled = await _mark(
-        session, TicketStatus.REFUNDED, now, Ticket.id == ticket.id, Ticket.user_id == user.id
-    )
+    try:
+        await holds.release_sold_claims(session, [ticket.id])
+        cancelled = await _mark(
+            session, TicketStatus.REFUNDED, now, Ticket.id == ticket.id, Ticket.user_id == user.id
+        )
+    except DBAPIError as error:  # its showtime is being cancelled, holding the seats' locks
+        if is_lock_conflict(error):
+            raise TicketBusy(reference) from None
+        raise
     if not cancelled:  # cancelled at the same moment by its showtime's cancel
         status = await session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
         raise TicketNotValid(reference, str(status))
