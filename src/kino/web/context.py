@@ -152,6 +152,28 @@ class Web:
             raise CsrfFailed()
         return fields
 
+    @classmethod
+    def start(
+        cls, request: Request, settings: Settings, user: User | None, *, stale_session: bool
+    ) -> Web:
+        """The context of one request: a new ``kino_csrf`` cookie when the browser has none,
+        a stale session cookie dropped, and the flash message shown once."""
+        csrf_cookie = request.cookies.get(CSRF_COOKIE)
+        flash = request.cookies.get(FLASH_COOKIE)
+        web = cls(
+            request=request,
+            settings=settings,
+            user=user,
+            session_token=request.cookies.get(SESSION_COOKIE) if user else None,
+            csrf_cookie=csrf_cookie or new_csrf_cookie(),
+            flash=FLASH_MESSAGES.get(flash) if flash else None,
+        )
+        web._set_csrf = csrf_cookie is None
+        web._end_session = stale_session
+        web._clear_flash = flash is not None
+        request.state.web = web
+        return web
+
     def require_user(self) -> User:
         if self.user is None:
             raise SignInRequired(self.request)
@@ -187,23 +209,9 @@ def safe_next(url: str | None, default: str = "/") -> str:
 async def web_context(request: Request, session: DbSession, settings: AppSettings) -> Web:
     token = request.cookies.get(SESSION_COOKIE)
     user = await sessions.user_for_session(session, token) if token else None
-    web = Web(
-        request=request,
-        settings=settings,
-        user=user,
-        session_token=token if user else None,
-        csrf_cookie=request.cookies.get(CSRF_COOKIE) or new_csrf_cookie(),
-    )
-    web._set_csrf = CSRF_COOKIE not in request.cookies
-    web._end_session = token is not None and user is None  # a stale cookie is dropped
-    flash = request.cookies.get(FLASH_COOKIE)
-    if flash is not None:
-        web.flash = FLASH_MESSAGES.get(flash)
-        web._clear_flash = True
     if user is not None:
         request.state.user_id = user.id
-    request.state.web = web
-    return web
+    return Web.start(request, settings, user, stale_session=token is not None and user is None)
 
 
 WebContext = Annotated[Web, Depends(web_context)]

@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kino.core.errors import KinoError
 from kino.core.http import HTTP_CODES, error_response
-from kino.identity.cookies import CSRF_COOKIE, new_csrf_cookie
 from kino.web.context import SignInRequired, Web
 
 log = structlog.get_logger("kino.web")
@@ -72,15 +71,7 @@ def error_page(
 
 def _anonymous(request: Request) -> Web:
     """The context of a request that failed before its page's context was made."""
-    web = Web(
-        request=request,
-        settings=request.app.state.settings,
-        user=None,
-        session_token=None,
-        csrf_cookie=request.cookies.get(CSRF_COOKIE) or new_csrf_cookie(),
-    )
-    web._set_csrf = CSRF_COOKIE not in request.cookies
-    return web
+    return Web.start(request, request.app.state.settings, None, stale_session=False)
 
 
 def _wants_page(request: Request) -> bool:
