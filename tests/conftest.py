@@ -83,6 +83,21 @@ def _reset_postgres(url: str) -> None:
     asyncio.run(reset())
 
 
+# The tables a test may have left something in: those with a row, and those whose id sequence
+# has been drawn from since it was last restarted (its last_value is NULL until then). Emptying
+# only these is the same as emptying every table, at a fraction of the cost of a TRUNCATE of
+# all forty-odd tables before each test.
+_USED_TABLES = """
+SELECT DISTINCT owner.relname
+FROM pg_class owner
+JOIN pg_namespace schema ON schema.oid = owner.relnamespace AND schema.nspname = 'public'
+JOIN pg_depend link ON link.refobjid = owner.oid AND link.classid = 'pg_class'::regclass
+JOIN pg_class sequence ON sequence.oid = link.objid AND sequence.relkind = 'S'
+JOIN pg_sequences drawn ON drawn.schemaname = 'public' AND drawn.sequencename = sequence.relname
+WHERE drawn.last_value IS NOT NULL
+"""
+
+
 async def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as connection:
@@ -94,8 +109,15 @@ async def _truncate_postgres(url: str) -> None:
                 )
             )
         ).scalars()
-        names = ", ".join(f'"{name}"' for name in tables)
-        if names:
+        with_rows = " UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
+        )
+        used = set((await connection.execute(text(_USED_TABLES))).scalars())
+        if with_rows:
+            used |= set((await connection.execute(text(with_rows))).scalars())
+        used.discard("alembic_version")
+        if used:
+            names = ", ".join(f'"{name}"' for name in sorted(used))
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     await engine.dispose()
 

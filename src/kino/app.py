@@ -15,6 +15,7 @@ from kino.core.http import install_error_handlers
 from kino.core.mail import create_mailer
 from kino.core.ratelimit import create_rate_limiter
 from kino.core.response_cache import ResponseCacheMiddleware
+from kino.core.routing import gated
 from kino.jobs.queue import create_job_queue
 from kino.media.storage import create_storage
 from kino.ops.logging import RequestContextMiddleware, configure_logging
@@ -33,6 +34,9 @@ PER_VIEWER_WRITES = (
     rf"{API_PREFIX}/movies/[^/]+/(?:playback|like|rating|reviews|comments)(?:/.*)?",
     rf"{API_PREFIX}/me(?:/.*)?",
 )
+# The staff pages change the catalog through the same services as the API: their changes start
+# a new cache generation too.
+STAFF_CATALOG_PREFIXES = ("/admin/movies", "/admin/people", "/admin/genres")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefixes=PUBLIC_CATALOG_PREFIXES,
         ttl_seconds=settings.cache_ttl_seconds,
         per_viewer_writes=PER_VIEWER_WRITES,
+        changed_by=STAFF_CATALOG_PREFIXES,
     )
     app.add_middleware(RequestContextMiddleware)
     return app
@@ -97,18 +102,23 @@ def _include_routers(app: FastAPI) -> None:
     from kino.playback.stream import router as stream_router
     from kino.web import install_web
 
-    app.include_router(ops_router)
-    app.include_router(identity_router, prefix=API_PREFIX)
-    app.include_router(catalog_router, prefix=API_PREFIX)
-    app.include_router(community_router, prefix=API_PREFIX)
-    app.include_router(jobs_router, prefix=API_PREFIX)
-    app.include_router(uploads_router, prefix=API_PREFIX)
-    app.include_router(media_router, prefix=API_PREFIX)
-    app.include_router(search_router, prefix=API_PREFIX)
-    app.include_router(playback_router, prefix=API_PREFIX)
-    app.include_router(boxoffice_router, prefix=API_PREFIX)
-    app.include_router(sales_router, prefix=API_PREFIX)
-    app.include_router(stream_router)
+    # Each behind a gate (core/routing.py): a request walks only the routers that may hold its
+    # route, instead of trying every route of the app before it.
+    app.include_router(gated(ops_router))
+    for router in (
+        identity_router,
+        catalog_router,
+        community_router,
+        jobs_router,
+        uploads_router,
+        media_router,
+        search_router,
+        playback_router,
+        boxoffice_router,
+        sales_router,
+    ):
+        app.include_router(gated(router), prefix=API_PREFIX)
+    app.include_router(gated(stream_router))
     install_web(app)
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from kino.core import security
 from kino.core.db import utcnow
 from kino.core.security import encode_jwt, token_digest
 from kino.identity.models import RefreshToken
@@ -183,3 +184,27 @@ async def test_access_token_is_a_short_lived_jwt(
     claims = jwt.decode(tokens["access_token"], settings.signing_key, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == settings.access_token_ttl_seconds
     assert claims["typ"] == "access"
+
+
+async def test_an_access_token_in_use_stops_working_when_it_expires(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await make_user(app)
+    assert (await client.get(ME, headers=account.headers)).status_code == 200  # checked, kept
+    claims = jwt.decode(account.token, options={"verify_signature": False})
+    monkeypatch.setattr(security.time, "time", lambda: claims["exp"] + 1.0)
+    response = await client.get(ME, headers=account.headers)
+    assert response.status_code == 401
+    assert error_code(response) == "unauthenticated"
+
+
+async def test_a_tampered_copy_of_a_token_in_use_gets_401(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account = await make_user(app)
+    assert (await client.get(ME, headers=account.headers)).status_code == 200  # checked, kept
+    header, payload, signature = account.token.split(".")
+    first = "B" if signature[0] == "A" else "A"
+    tampered = f"{header}.{payload}.{first}{signature[1:]}"
+    response = await client.get(ME, headers={"Authorization": f"Bearer {tampered}"})
+    assert response.status_code == 401

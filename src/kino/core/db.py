@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -68,7 +69,18 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    event.listen(engine.sync_engine, "checkout", _drop_closed_connection)
+    return engine
+
+
+def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hands out no pooled connection that the server has closed (a restart, an idle timeout, a
+    terminated backend): the pool replaces it. The driver knows that without asking the server;
+    ``pool_pre_ping`` did ask, one round trip per checkout, on every request. A connection that
+    dies unnoticed fails its statement, and that disconnect invalidates the pool."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
