@@ -6,6 +6,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from kino.catalog import service as catalog
+from kino.catalog.models import MovieStatus
+from kino.catalog.service import MovieFilters
+from kino.core.pagination import PageParams
 from kino.identity.models import Role
 from tests.factories import SignedIn, make_user
 
@@ -280,3 +284,67 @@ async def test_genres_are_listed_by_name(client: httpx.AsyncClient, manager: Sig
         ("Drama", "drama"),
         ("Western", "western"),
     ]
+
+
+async def test_genre_usage_counts_every_film_and_the_published_ones(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn
+) -> None:
+    await create_movie(client, manager, title="A", genres=["Western", "Drama"])
+    await create_movie(client, manager, title="B", genres=["Drama"], status="draft")
+    film = await create_movie(client, manager, title="C", genres=["Noir"])
+    await client.patch(f"/api/v1/movies/{film['id']}", json={"genres": []}, headers=manager.headers)
+
+    async with app.state.db.transaction() as session:
+        usage = await catalog.genre_usage(session)
+
+    assert [(g.name, g.films, g.published) for g in usage] == [
+        ("Drama", 2, 1),
+        ("Noir", 0, 0),
+        ("Western", 1, 1),
+    ]
+
+
+async def test_staff_lists_narrow_to_drafts_or_published_films(
+    app: FastAPI, client: httpx.AsyncClient, manager: SignedIn
+) -> None:
+    await create_movie(client, manager, title="Out Now")
+    await create_movie(client, manager, title="Coming", status="draft")
+    paging = PageParams(page=1, page_size=10)
+
+    async with app.state.db.transaction() as session:
+        found = {
+            status: await catalog.list_movies(
+                session,
+                app.state.search,
+                filters=MovieFilters(status=status),
+                sort=None,
+                paging=paging,
+                include_drafts=True,
+            )
+            for status in MovieStatus
+        }
+
+    assert [m.title for m in found[MovieStatus.DRAFT].items] == ["Coming"]
+    assert [m.title for m in found[MovieStatus.PUBLISHED].items] == ["Out Now"]
+
+
+async def test_a_credit_list_that_keeps_a_credit_replaces_the_rest(
+    client: httpx.AsyncClient, manager: SignedIn
+) -> None:
+    director = await create_person(client, manager, "Agnès Varda")
+    actor = await create_person(client, manager, "Mads Mikkelsen")
+    movie = await create_movie(
+        client, manager, credits=[{"person_id": director, "role": "director"}]
+    )
+    credits = [
+        {"person_id": director, "role": "director", "position": 2},
+        {"person_id": actor, "role": "actor", "character": "The keeper"},
+    ]
+
+    response = await client.patch(
+        f"/api/v1/movies/{movie['id']}", json={"credits": credits}, headers=manager.headers
+    )
+
+    assert response.status_code == 200, response.text
+    kept = [(c["person"]["id"], c["role"], c["position"]) for c in response.json()["credits"]]
+    assert kept == [(director, "director", 2), (actor, "actor", 0)]

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from kino.app import PER_VIEWER_WRITES, PUBLIC_CATALOG_PREFIXES
+from kino.app import PER_VIEWER_WRITES, PUBLIC_CATALOG_PREFIXES, STAFF_CATALOG_PREFIXES
 from kino.core.cache import MemoryCache
 from kino.core.response_cache import GENERATION_KEY, ResponseCacheMiddleware
 
@@ -25,6 +25,7 @@ async def _generation_after(method: str, path: str) -> int:
         prefixes=PUBLIC_CATALOG_PREFIXES,
         ttl_seconds=60,
         per_viewer_writes=PER_VIEWER_WRITES,
+        changed_by=STAFF_CATALOG_PREFIXES,
     )
     transport = httpx.ASGITransport(app=middleware)
     async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
@@ -70,6 +71,10 @@ async def test_a_viewers_own_writes_keep_the_cache(method: str, path: str) -> No
         ("POST", "/api/v1/movies/5/playbacks"),
         ("POST", "/api/v1/movies/5/video/playback"),
         ("PATCH", "/api/v1/movies/playback"),
+        # The staff pages edit the catalog by form posts.
+        ("POST", "/admin/movies/new"),
+        ("POST", "/admin/movies/5/credits"),
+        ("POST", "/admin/people/2/delete"),
     ],
 )
 async def test_catalog_edits_start_a_new_generation(method: str, path: str) -> None:
@@ -85,3 +90,10 @@ async def test_without_per_viewer_patterns_every_write_invalidates() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
         await client.post("/api/v1/movies/5/playback")
     assert await cache.counter(GENERATION_KEY) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/admin/users/7/role"), ("GET", "/admin/movies")]
+)
+async def test_other_staff_pages_keep_the_cache(method: str, path: str) -> None:
+    assert await _generation_after(method, path) == 0

@@ -21,7 +21,7 @@ from kino.catalog.schemas import (
 from kino.catalog.search.dependencies import Search
 from kino.catalog.service import MovieFilters, MovieSort
 from kino.community import service as community
-from kino.core.http import MAX_ID, DbSession, IdPath
+from kino.core.http import MAX_ID, AppCache, DbSession, IdPath
 from kino.core.pagination import Page, Paging
 from kino.identity.dependencies import OptionalUser, StaffUser, is_staff
 
@@ -38,6 +38,7 @@ async def list_movies(
     search: Search,
     user: OptionalUser,
     paging: Paging,
+    counts: AppCache,
     genre: FilterText = None,
     year_from: YearQuery = None,
     year_to: YearQuery = None,
@@ -60,7 +61,13 @@ async def list_movies(
         q=q,
     )
     return await service.list_movies(
-        session, search, filters=filters, sort=sort, paging=paging, include_drafts=is_staff(user)
+        session,
+        search,
+        filters=filters,
+        sort=sort,
+        paging=paging,
+        include_drafts=is_staff(user),
+        counts=counts,
     )
 
 

@@ -157,3 +157,17 @@ class Credit(Base):
 
     movie: Mapped[Movie] = relationship(back_populates="credits", lazy="raise")
     person: Mapped[Person] = relationship(back_populates="credits", lazy="raise")
+
+
+class CatalogVersion(Base):
+    """One row whose ``token`` changes, by database triggers (migration 0010), with every change
+    that can move a film in or out of a filtered list: a film added or deleted, its status, year
+    or age rating changed, its genres, countries, languages or credits changed. A count stored
+    under the token it was read with is therefore exact, whichever process or command made the
+    change. The token is random, not a counter, so a rolled-back change never hands its value
+    to a later one."""
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[int] = mapped_column(BigInteger)

@@ -23,6 +23,13 @@ class GenreRead(BaseModel):
     slug: str
 
 
+class GenreUsage(GenreRead):
+    """A genre and how many films have it (``films``, drafts included; ``published``)."""
+
+    films: int
+    published: int
+
+
 class MovieSummary(BaseModel):
     """A film in a list: enough for a card (title, year, genres, rating)."""
 

@@ -6,16 +6,34 @@ Knows nothing of HTTP. Every change keeps the search index in step inside the sa
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Column, ColumnElement, Select, delete, exists, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from kino.catalog.models import (
+    CatalogVersion,
     Credit,
     CreditRole,
     Genre,
@@ -27,11 +45,13 @@ from kino.catalog.models import (
     movie_genres,
 )
 from kino.catalog.naming import SlugAllocator, slugify, sort_title
+from kino.catalog.reads import DriverRead
 from kino.catalog.schemas import (
     CreditRead,
     CreditWrite,
     FilmographyEntry,
     GenreRead,
+    GenreUsage,
     MovieCreate,
     MovieRead,
     MovieSummary,
@@ -42,6 +62,7 @@ from kino.catalog.schemas import (
     PersonUpdate,
 )
 from kino.catalog.search import SearchIndex
+from kino.core.cache import Cache
 from kino.core.errors import Conflict, InvalidInput, NotFound
 from kino.core.pagination import Page, PageParams
 
@@ -80,6 +101,53 @@ SUMMARY_COLUMNS = (
 )
 
 
+MOVIE_ID = bindparam("movie_id", type_=BigInteger())
+MOVIE_ROW = DriverRead(
+    select(
+        Movie.id,
+        Movie.slug,
+        Movie.title,
+        Movie.original_title,
+        Movie.year,
+        Movie.release_date,
+        Movie.runtime_minutes,
+        Movie.synopsis,
+        Movie.age_rating,
+        Movie.status,
+        Movie.access,
+        Movie.popularity,
+        Movie.rating_avg,
+        Movie.rating_count,
+        Movie.like_count,
+        Movie.created_at,
+        Movie.updated_at,
+    ).where(Movie.id == MOVIE_ID)
+)
+MOVIE_ROW_NAMES = tuple(MOVIE_ROW.statement.selected_columns.keys())
+# A film's genres, countries, languages and credits (with each credited person) in one read:
+# rows of (part, position, id, name, slug, role, character, credit id).
+GENRE_PART, COUNTRY_PART, LANGUAGE_PART, CREDIT_PART = range(4)
+NO_TEXT, NO_ID = cast(null(), String), cast(null(), BigInteger)
+MOVIE_PARTS = DriverRead(
+    union_all(
+        select(literal_column(str(GENRE_PART)), literal_column("0"), Genre.id, Genre.name)
+        .add_columns(Genre.slug, NO_TEXT, NO_TEXT, NO_ID)
+        .join(movie_genres, movie_genres.c.genre_id == Genre.id)
+        .where(movie_genres.c.movie_id == MOVIE_ID),
+        *(
+            select(literal_column(str(part)), model.position, NO_ID, model.name)
+            .add_columns(NO_TEXT, NO_TEXT, NO_TEXT, NO_ID)
+            .where(model.movie_id == MOVIE_ID)
+            for part, model in ((COUNTRY_PART, MovieCountry), (LANGUAGE_PART, MovieLanguage))
+        ),
+        select(literal_column(str(CREDIT_PART)), Credit.position, Person.id, Person.name)
+        .add_columns(Person.slug, Credit.role, Credit.character, Credit.id)
+        .join(Person, Person.id == Credit.person_id)
+        .where(Credit.movie_id == MOVIE_ID),
+    )
+)
+
+
 class MovieSort(enum.StrEnum):
     RELEVANCE = "relevance"
     TITLE = "title"
@@ -99,6 +167,8 @@ class MovieFilters:
     age_rating: str | None = None
     person_id: int | None = None
     q: str | None = None
+    # Only with ``include_drafts``: published films alone, or drafts alone (the staff list).
+    status: MovieStatus | None = None
 
 
 # ---------------------------------------------------------------------------- listing films
@@ -112,28 +182,161 @@ async def list_movies(
     sort: MovieSort | None,
     paging: PageParams,
     include_drafts: bool,
+    counts: Cache | None = None,
 ) -> Page[MovieSummary]:
-    conditions = await _conditions(session, filters, include_drafts=include_drafts)
-    ranked: list[int] | None = None
+    """A page of films. With ``counts``, the total of a filter set is kept there under the
+    catalog's version token (``CatalogVersion``) and read back while the token holds."""
+    genre_id, token = await _genre_and_token(session, filters.genre, counted=counts is not None)
+    shape, values = _shape(filters, genre_id, include_drafts=include_drafts)
     if filters.q is not None:
-        ranked = await search.search_movies(session, filters.q, limit=SEARCH_WINDOW)
-        if not ranked:
-            return Page(items=[], total=0, page=paging.page, page_size=paging.page_size)
-        conditions.plain.append(Movie.id.in_(ranked))
-    sort = sort or (MovieSort.RELEVANCE if ranked is not None else MovieSort.POPULARITY_DESC)
+        return await _search_list(session, search, filters.q, shape, values, sort, paging)
+    sort = sort or MovieSort.POPULARITY_DESC
+    walk = True
+    if counts is not None and token is not None:
+        total = await _cached_count(session, counts, token, shape, values)
+        if any(name in MEMBERSHIP_FILTERS for name in shape[1]):
+            films = await _cached_count(session, counts, token, (shape[0], ()), {})
+            walk = _walk_pays(total, films, paging)
+    else:
+        total = await _count(session, shape, values)
+    rows = await _page_read(shape, sort, walk).rows(
+        session, **values, offset=paging.offset, limit=paging.page_size
+    )
+    items = [_summary(row) for row in rows]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+async def _search_list(
+    session: AsyncSession,
+    search: SearchIndex,
+    q: str,
+    shape: _Shape,
+    values: dict[str, Any],
+    sort: MovieSort | None,
+    paging: PageParams,
+) -> Page[MovieSummary]:
+    """Films matching ``q`` among the filtered ones: at most SEARCH_WINDOW, cheap to count."""
+    ranked = await search.search_movies(session, q, limit=SEARCH_WINDOW)
+    if not ranked:
+        return Page(items=[], total=0, page=paging.page, page_size=paging.page_size)
+    conditions = _conditions(shape)
+    conditions.plain.append(Movie.id.in_(ranked))
     counted = conditions.apply(select(func.count()).select_from(Movie), correlated=False)
-    total = int(await session.scalar(counted) or 0)
+    total = int(await session.scalar(counted, values) or 0)
     query = conditions.apply(select(Movie.id), correlated=True)
-    if sort is MovieSort.RELEVANCE and ranked is not None:
-        matching = set((await session.scalars(query)).all())
+    if sort is None or sort is MovieSort.RELEVANCE:
+        matching = set((await session.scalars(query, values)).all())
         page_ids = [movie_id for movie_id in ranked if movie_id in matching]
         page_ids = page_ids[paging.offset : paging.offset + paging.page_size]
         items = await movie_summaries(session, page_ids)
     else:
         ordered = _order(query.with_only_columns(*SUMMARY_COLUMNS), sort)
-        rows = (await session.execute(ordered.offset(paging.offset).limit(paging.page_size))).all()
-        items = [_summary(row) for row in rows]
+        page = ordered.offset(paging.offset).limit(paging.page_size)
+        items = [_summary(tuple(row)) for row in await session.execute(page, values)]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+# A stored count is exact while its token holds; the expiry only frees what is no longer read.
+COUNT_TTL_SECONDS = 24 * 3600
+COUNT_KEY_PREFIX = "catalog-count"
+SORT_COST = 4  # reading and sorting a matching film, in sort-index rows walked
+# Which filters a list has, drafts included or not; their values are the query's parameters,
+# so that each shape's queries are compiled once.
+_Shape = tuple[bool, tuple[str, ...]]
+PLAIN_FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
+    "status": lambda value: Movie.status == value,
+    "year_from": lambda value: Movie.year >= value,
+    "year_to": lambda value: Movie.year <= value,
+    "age_rating": lambda value: Movie.age_rating == value,
+}
+MEMBERSHIP_FILTERS: dict[
+    str, tuple[InstrumentedAttribute[int] | Column[Any], Callable[[Any], ColumnElement[bool]]]
+] = {
+    "genre_id": (movie_genres.c.movie_id, lambda value: movie_genres.c.genre_id == value),
+    "country": (MovieCountry.movie_id, lambda value: MovieCountry.name == value),
+    "language": (MovieLanguage.movie_id, lambda value: MovieLanguage.name == value),
+    "person_id": (Credit.movie_id, lambda value: Credit.person_id == value),
+}
+
+
+def _shape(
+    filters: MovieFilters, genre_id: int | None, *, include_drafts: bool
+) -> tuple[_Shape, dict[str, Any]]:
+    candidates = {
+        "status": filters.status,
+        "year_from": filters.year_from,
+        "year_to": filters.year_to,
+        "age_rating": filters.age_rating,
+        "genre_id": genre_id,
+        "country": filters.country,
+        "language": filters.language,
+        "person_id": filters.person_id,
+    }
+    values = {name: value for name, value in candidates.items() if value is not None}
+    return (include_drafts, tuple(values)), values
+
+
+async def _genre_and_token(
+    session: AsyncSession, genre: str | None, *, counted: bool
+) -> tuple[int | None, int | None]:
+    """The genre's id (0 for an unknown one) and the catalog's version token, in one read."""
+    if genre is None and not counted:
+        return None, None
+    values = {} if genre is None else {"genre_slug": slugify(genre), "genre_name": genre}
+    [row] = await _genre_and_token_read(genre is not None, counted).rows(session, **values)
+    genre_id = (row[0] or 0) if genre is not None else None
+    return genre_id, (row[-1] if counted else None)
+
+
+@functools.cache
+def _genre_and_token_read(genre: bool, counted: bool) -> DriverRead:
+    columns: list[Any] = []
+    if genre:
+        by_slug_or_name = (Genre.slug == bindparam("genre_slug")) | (
+            Genre.name == bindparam("genre_name")
+        )
+        columns.append(select(Genre.id).where(by_slug_or_name).limit(1).scalar_subquery())
+    if counted:
+        columns.append(select(CatalogVersion.token).where(CatalogVersion.id == 1).scalar_subquery())
+    return DriverRead(select(*columns))
+
+
+def _walk_pays(matching: int, films: int, paging: PageParams) -> bool:
+    """Whether a page is cheaper found by walking the sort order's index until enough films
+    match (about ``films / matching`` rows read per film shown) than by reading every matching
+    film from its link table and sorting them (a few times ``matching`` rows)."""
+    shown = paging.offset + paging.page_size
+    return shown * films < SORT_COST * matching * max(matching, 1)
+
+
+async def _cached_count(
+    session: AsyncSession, counts: Cache, token: int, shape: _Shape, values: dict[str, Any]
+) -> int:
+    key = f"{COUNT_KEY_PREFIX}:{token}:{shape[0]}:{sorted(values.items())!r}"
+    stored = await counts.get(key)
+    if stored is not None:
+        return int(stored)
+    total = await _count(session, shape, values)
+    await counts.set(key, str(total).encode(), ttl_seconds=COUNT_TTL_SECONDS)
+    return total
+
+
+async def _count(session: AsyncSession, shape: _Shape, values: dict[str, Any]) -> int:
+    [(total,)] = await _count_read(shape).rows(session, **values)
+    return int(total)
+
+
+@functools.cache
+def _count_read(shape: _Shape) -> DriverRead:
+    counted = select(func.count()).select_from(Movie)
+    return DriverRead(_conditions(shape).apply(counted, correlated=False))
+
+
+@functools.cache
+def _page_read(shape: _Shape, sort: MovieSort, walk: bool) -> DriverRead:
+    query = _conditions(shape).apply(select(*SUMMARY_COLUMNS), correlated=walk)
+    page = _order(query, sort).offset(bindparam("offset")).limit(bindparam("limit"))
+    return DriverRead(page)
 
 
 @dataclass(frozen=True)
@@ -155,37 +358,19 @@ class _Conditions:
         return query
 
 
-async def _conditions(
-    session: AsyncSession, filters: MovieFilters, *, include_drafts: bool
-) -> _Conditions:
+def _conditions(shape: _Shape) -> _Conditions:
+    """The shape's filters, each value a parameter named after its filter."""
+    include_drafts, names = shape
     plain: list[ColumnElement[bool]] = []
     if not include_drafts:
         plain.append(Movie.status == MovieStatus.PUBLISHED)
-    if filters.year_from is not None:
-        plain.append(Movie.year >= filters.year_from)
-    if filters.year_to is not None:
-        plain.append(Movie.year <= filters.year_to)
-    if filters.age_rating is not None:
-        plain.append(Movie.age_rating == filters.age_rating)
-    memberships: list[tuple[InstrumentedAttribute[int] | Column[Any], ColumnElement[bool]]] = []
-    if filters.genre is not None:
-        genre_id = await _genre_id(session, filters.genre)
-        memberships.append((movie_genres.c.movie_id, movie_genres.c.genre_id == genre_id))
-    if filters.country is not None:
-        memberships.append((MovieCountry.movie_id, MovieCountry.name == filters.country))
-    if filters.language is not None:
-        memberships.append((MovieLanguage.movie_id, MovieLanguage.name == filters.language))
-    if filters.person_id is not None:
-        memberships.append((Credit.movie_id, Credit.person_id == filters.person_id))
+    plain += [PLAIN_FILTERS[name](bindparam(name)) for name in names if name in PLAIN_FILTERS]
+    memberships = [
+        (MEMBERSHIP_FILTERS[name][0], MEMBERSHIP_FILTERS[name][1](bindparam(name)))
+        for name in names
+        if name in MEMBERSHIP_FILTERS
+    ]
     return _Conditions(plain, memberships)
-
-
-async def _genre_id(session: AsyncSession, genre: str) -> int:
-    """A genre named by slug or by name; an unknown genre matches nothing (id 0)."""
-    found = await session.scalar(
-        select(Genre.id).where((Genre.slug == slugify(genre)) | (Genre.name == genre))
-    )
-    return found or 0
 
 
 def _order(query: Select[*Columns], sort: MovieSort) -> Select[*Columns]:
@@ -208,25 +393,91 @@ async def movie_summaries(session: AsyncSession, movie_ids: Sequence[int]) -> li
     """Summaries of these films, in the order of ``movie_ids`` (missing ids are skipped)."""
     if not movie_ids:
         return []
-    rows = (await session.execute(select(*SUMMARY_COLUMNS).where(Movie.id.in_(movie_ids)))).all()
-    by_id = {row.id: _summary(row) for row in rows}
+    by_id: dict[int, MovieSummary] = {}
+    for start in range(0, len(movie_ids), MAX_IDS_PER_READ):
+        ids = movie_ids[start : start + MAX_IDS_PER_READ]
+        parameters = {f"id_{number}": movie_id for number, movie_id in enumerate(ids)}
+        for row in await _summaries_read(len(ids)).rows(session, **parameters):
+            by_id[row[0]] = _summary(row)
     return [by_id[movie_id] for movie_id in movie_ids if movie_id in by_id]
 
 
-def _summary(row: Any) -> MovieSummary:
-    fields = row._asdict()
-    names = fields.pop("genre_names")
-    return MovieSummary(**fields, genres=sorted(names.split(GENRE_SEPARATOR)) if names else [])
+MAX_IDS_PER_READ = 100  # a page's worth; longer lists are read in pieces
+
+
+@functools.cache
+def _summaries_read(count: int) -> DriverRead:
+    ids = [bindparam(f"id_{number}", type_=BigInteger()) for number in range(count)]
+    return DriverRead(select(*SUMMARY_COLUMNS).where(Movie.id.in_(ids)))
+
+
+def _summary(row: tuple[Any, ...]) -> MovieSummary:
+    """A summary from a row of SUMMARY_COLUMNS."""
+    id_, slug, title, year, runtime, age_rating, status, access, popularity, rating, ratings = row[
+        :11
+    ]
+    names = row[11]
+    return MovieSummary(
+        id=id_,
+        slug=slug,
+        title=title,
+        year=year,
+        runtime_minutes=runtime,
+        age_rating=age_rating,
+        status=status,
+        access=access,
+        popularity=popularity,
+        rating_avg=rating,
+        rating_count=ratings,
+        genres=sorted(names.split(GENRE_SEPARATOR)) if names else [],
+    )
 
 
 # ---------------------------------------------------------------------------- one film
 
 
 async def get_movie(session: AsyncSession, movie_id: int, *, include_drafts: bool) -> MovieRead:
-    movie = await _load_movie(session, movie_id)
-    if movie is None or (movie.status is MovieStatus.DRAFT and not include_drafts):
+    """The film with its genres, countries, languages and credits, in two reads."""
+    found = await MOVIE_ROW.rows(session, movie_id=movie_id)
+    movie = dict(zip(MOVIE_ROW_NAMES, found[0], strict=True)) if found else None
+    if movie is None or (movie["status"] is MovieStatus.DRAFT and not include_drafts):
         raise NotFound(f"There is no film with id {movie_id}.")
-    return _movie_read(movie)
+    genres: list[GenreRead] = []
+    places: dict[int, list[tuple[int, str]]] = {COUNTRY_PART: [], LANGUAGE_PART: []}
+    credits: list[tuple[tuple[int, int, int], CreditRead]] = []
+    for kind, position, key, name, slug, role, character, credit_id in await MOVIE_PARTS.rows(
+        session, movie_id=movie_id
+    ):
+        if kind == GENRE_PART:
+            genres.append(GenreRead(id=key, name=name, slug=slug))
+        elif kind == CREDIT_PART:
+            credit_role = CreditRole(role)
+            person = PersonSummary(id=key, slug=slug, name=name)
+            read = CreditRead(
+                person=person, role=credit_role, character=character, position=position
+            )
+            credits.append(((CREDIT_ROLE_ORDER[credit_role], position, credit_id), read))
+        else:
+            places[kind].append((position, name))
+    credits.sort(key=_first)
+    return MovieRead(
+        **movie,
+        genres=sorted(genres, key=_by_name),
+        countries=[name for _position, name in sorted(places[COUNTRY_PART])],
+        languages=[name for _position, name in sorted(places[LANGUAGE_PART])],
+        credits=[read for _order, read in credits],
+    )
+
+
+def _first(pair: tuple[tuple[int, int, int], CreditRead]) -> tuple[int, int, int]:
+    return pair[0]
+
+
+async def count_movies_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many films are published and how many are drafts, for the staff overview."""
+    rows = await session.execute(select(Movie.status, func.count()).group_by(Movie.status))
+    counts = {str(status): int(count) for status, count in rows}
+    return {status.value: counts.get(status.value, 0) for status in MovieStatus}
 
 
 async def movie_status(session: AsyncSession, movie_id: int) -> MovieStatus:
@@ -264,42 +515,7 @@ async def _load_movie(session: AsyncSession, movie_id: int) -> Movie | None:
     return result.scalar_one_or_none()
 
 
-def _movie_read(movie: Movie) -> MovieRead:
-    credits = sorted(movie.credits, key=lambda c: (CREDIT_ROLE_ORDER[c.role], c.position, c.id))
-    return MovieRead(
-        id=movie.id,
-        slug=movie.slug,
-        title=movie.title,
-        original_title=movie.original_title,
-        year=movie.year,
-        release_date=movie.release_date,
-        runtime_minutes=movie.runtime_minutes,
-        synopsis=movie.synopsis,
-        age_rating=movie.age_rating,
-        status=movie.status,
-        access=movie.access,
-        popularity=movie.popularity,
-        rating_avg=movie.rating_avg,
-        rating_count=movie.rating_count,
-        like_count=movie.like_count,
-        genres=[GenreRead.model_validate(genre) for genre in sorted(movie.genres, key=_by_name)],
-        countries=[country.name for country in movie.countries],
-        languages=[language.name for language in movie.languages],
-        credits=[
-            CreditRead(
-                person=PersonSummary.model_validate(credit.person),
-                role=credit.role,
-                character=credit.character,
-                position=credit.position,
-            )
-            for credit in credits
-        ],
-        created_at=movie.created_at,
-        updated_at=movie.updated_at,
-    )
-
-
-def _by_name(genre: Genre) -> str:
+def _by_name(genre: GenreRead) -> str:
     return genre.name
 
 
@@ -347,7 +563,12 @@ async def update_movie(
     if body.languages is not None:
         movie.languages = _positioned(MovieLanguage, body.languages)
     if body.credits is not None:
-        movie.credits = await _credits(session, body.credits)
+        credits = await _credits(session, body.credits)
+        # The old rows go first: a credit kept in the new list would otherwise be inserted
+        # before its old row is deleted, against the unique (film, person, role).
+        movie.credits = []
+        await session.flush()
+        movie.credits = credits
     await session.flush()
     await search.index_movies(session, [movie.id])
     return await get_movie(session, movie.id, include_drafts=True)
@@ -538,3 +759,20 @@ async def _credited_movie_ids(session: AsyncSession, person_id: int) -> list[int
 async def list_genres(session: AsyncSession) -> list[GenreRead]:
     genres = await session.scalars(select(Genre).order_by(Genre.name))
     return [GenreRead.model_validate(genre) for genre in genres]
+
+
+async def genre_usage(session: AsyncSession) -> list[GenreUsage]:
+    """Every genre with how many films have it, drafts included, and how many of those are
+    published: for the staff's list of genres."""
+    published = func.count(Movie.id).filter(Movie.status == MovieStatus.PUBLISHED)
+    rows = await session.execute(
+        select(Genre.id, Genre.name, Genre.slug, func.count(Movie.id), published)
+        .outerjoin(movie_genres, movie_genres.c.genre_id == Genre.id)
+        .outerjoin(Movie, Movie.id == movie_genres.c.movie_id)
+        .group_by(Genre.id, Genre.name, Genre.slug)
+        .order_by(Genre.name)
+    )
+    return [
+        GenreUsage(id=id_, name=name, slug=slug, films=int(films), published=int(shown))
+        for id_, name, slug, films, shown in rows
+    ]

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kino.core.cache import Cache
 from kino.core.errors import KinoError
 from kino.settings import Settings
 
@@ -43,6 +44,11 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _cache(request: Request) -> Cache:
+    cache: Cache = request.app.state.cache
+    return cache
+
+
 # The largest id a BIGINT column holds: bigger path ids are a 422, not a database error.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -51,6 +57,7 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 # sent, so a client never sees a success that was not stored.
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(_settings)]
+AppCache = Annotated[Cache, Depends(_cache)]
 
 
 def error_response(

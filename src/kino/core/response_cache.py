@@ -10,6 +10,9 @@ Changes that belong to one viewer (a playback start, a like, a rating) happen fa
 than catalog edits; paths matching ``per_viewer_writes`` (regular expressions matched against
 the whole path) keep the generation, or every play would empty the cache. What they touch in
 public answers (a count, an average) is then at most ``ttl_seconds`` old.
+
+Paths under ``changed_by`` (the staff pages, which edit the catalog through the same services)
+are never cached, but their successful changes start a new generation too.
 """
 
 from __future__ import annotations
@@ -36,24 +39,28 @@ class ResponseCacheMiddleware:
         prefixes: Sequence[str],
         ttl_seconds: int,
         per_viewer_writes: Sequence[str] = (),
+        changed_by: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.cache = cache
         self.prefixes = tuple(prefixes)
+        self.changed_by = tuple(changed_by)
         self.ttl_seconds = ttl_seconds
         self.per_viewer_writes = re.compile(
             "|".join(f"(?:{p})" for p in per_viewer_writes) or "(?!)"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or self.ttl_seconds <= 0
-            or not scope["path"].startswith(self.prefixes)
-        ):
+        if scope["type"] != "http" or self.ttl_seconds <= 0:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
+        if method in CHANGING_METHODS and scope["path"].startswith(self.changed_by):
+            await self._forward_and_invalidate(scope, receive, send)
+            return
+        if not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
         if method in CHANGING_METHODS and self.per_viewer_writes.fullmatch(scope["path"]):
             await self.app(scope, receive, send)
         elif method in CHANGING_METHODS:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog.models import Person
+from kino.catalog.reads import DriverRead
 from kino.catalog.schemas import PersonSummary, SearchResults
 from kino.catalog.search import SearchIndex
-from kino.catalog.service import movie_summaries
+from kino.catalog.service import MAX_IDS_PER_READ, movie_summaries
 
 
 async def search_catalog(
@@ -29,8 +31,16 @@ async def person_summaries(session: AsyncSession, person_ids: Sequence[int]) -> 
     """Summaries of these people, in the order of ``person_ids`` (missing ids are skipped)."""
     if not person_ids:
         return []
-    rows = await session.execute(
-        select(Person.id, Person.slug, Person.name).where(Person.id.in_(person_ids))
-    )
-    by_id = {row.id: PersonSummary(id=row.id, slug=row.slug, name=row.name) for row in rows}
+    by_id: dict[int, PersonSummary] = {}
+    for start in range(0, len(person_ids), MAX_IDS_PER_READ):
+        ids = person_ids[start : start + MAX_IDS_PER_READ]
+        parameters = {f"id_{number}": person_id for number, person_id in enumerate(ids)}
+        for id_, slug, name in await _people_read(len(ids)).rows(session, **parameters):
+            by_id[id_] = PersonSummary(id=id_, slug=slug, name=name)
     return [by_id[person_id] for person_id in person_ids if person_id in by_id]
+
+
+@functools.cache
+def _people_read(count: int) -> DriverRead:
+    ids = [bindparam(f"id_{number}", type_=BigInteger()) for number in range(count)]
+    return DriverRead(select(Person.id, Person.slug, Person.name).where(Person.id.in_(ids)))
