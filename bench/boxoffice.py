@@ -1,16 +1,21 @@
 """Seat holds under load: holds per second and latency, next to a bare FastAPI endpoint.
 
     python -m bench.boxoffice [--engines sqlite,postgresql] [--seconds 10] [--runs 2]
+        [--pg-database NAME] [--redis-url URL] [--release]
 
 For each engine it makes a fresh database (bench/.data/boxoffice-sqlite, or the PostgreSQL
-database kino_bench_boxoffice), starts `kino serve` with the same worker count as the baseline,
-and seeds through the API a cinema with a 400-seat hall and a showtime per run. Then wrk drives
-64 buyers at once (one thread, one connection and one access token each): a buyer holds 1 to
-4 random seats, releases them, and starts again, so the hall never fills; a seat named in a 409
-is avoided until the buyer's next hold. It prints successful holds per second, the share of
-hold attempts refused because a seat was taken meanwhile, and p50/p99 latency over every
-request (holds, refusals and releases), with throughput as a share of the bare endpoint's
-under the same wrk settings. Runs on a shared machine are noisy: compare runs, keep the steady.
+database kino_bench_boxoffice), starts `kino serve` with the same worker count as the baseline
+(2, for a 2-core machine; with --redis-url the PostgreSQL run is the distributed mode), and
+seeds through the API a cinema with a 400-seat hall and a showtime per run. Then wrk drives 64
+buyers at once (one thread, one connection and one access token each): a buyer holds 1 to 4
+random seats, and holds again, and again: each new hold replaces the buyer's previous one (as
+a buyer changing their mind does), so the hall never fills. With --release a buyer releases
+each hold before the next instead (two requests per hold). A seat named in a 409 is avoided
+until the buyer's next successful hold. It prints successful holds per second, the share of
+hold attempts refused because a seat was taken meanwhile, p50/p99 latency over every request,
+throughput as a share of the bare endpoint's under the same wrk settings, and the servers' CPU
+time per request (all their processes, user + system), which a shared machine disturbs far
+less than throughput: compare runs, keep the steady, and mind the load average printed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +42,8 @@ from bench.harness import (
     KINO,
     ROOT,
     LoadResult,
-    bare_fastapi,
+    bare_fastapi_server,
+    cpu_seconds,
     free_port,
     load,
     require_wrk,
@@ -69,6 +75,16 @@ class HoldLoad:
     releases: int
     conflicts: int
     failures: int
+    cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0  # PostgreSQL's backends alive throughout the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.requests
+
+    @property
+    def database_cpu_ms_per_request(self) -> float:
+        return 1000 * self.database_cpu_seconds / self.requests
 
     @property
     def holds_per_second(self) -> float:
@@ -88,39 +104,61 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="server processes, both apps")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL to create the DB on")
+    parser.add_argument("--pg-database", default=PG_DATABASE, help="made afresh for the run")
+    parser.add_argument("--redis-url", help="Redis for the PostgreSQL run (distributed mode)")
+    parser.add_argument("--release", action="store_true", help="release each hold, then hold")
     args = parser.parse_args()
     require_wrk()
+    print(f"load average before: {_load_average()}")
 
     results: list[dict[str, Any]] = []
-    with bare_fastapi(workers=args.workers) as bare_url:
+    with bare_fastapi_server(workers=args.workers) as (bare_url, bare_server):
+        cpu_before = cpu_seconds(bare_server.pid)
         bare = load(
             bare_url, ["/json"], connections=args.buyers, threads=args.buyers, seconds=args.seconds
         )
-    results.append({"engine": "-", "scenario": "bare", **asdict(bare)})
+        bare_cpu_ms = 1000 * (cpu_seconds(bare_server.pid) - cpu_before) / bare.requests
+    results.append({"engine": "-", "scenario": "bare", **asdict(bare), "cpu_ms": bare_cpu_ms})
     print(
         f"{'bare FastAPI':>22}  {bare.rps:8.0f} req/s  p50 {bare.p50_ms:6.2f} ms  "
-        f"p99 {bare.p99_ms:6.2f} ms"
+        f"p99 {bare.p99_ms:6.2f} ms  CPU {bare_cpu_ms:.3f} ms/request"
     )
     for engine in args.engines.split(","):
-        env = prepare(engine, args.pg_server)
+        env = prepare(engine, args)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [KINO, "serve", "--port", str(port), "--workers", str(args.workers)]
-        with server(command, env=env, health_url=f"{base}/healthz"):
+        with server(command, env=env, health_url=f"{base}/healthz") as kino:
             tokens = asyncio.run(buyer_tokens(env, args.buyers))
             movie_id, hall_id = seed_hall(base, tokens.manager)
             for run in range(1, args.runs + 1):
                 showtime_id = seed_showtime(base, tokens.manager, movie_id, hall_id, run)
+                cpu_before = cpu_seconds(kino.pid)
+                database_before = database_cpu_seconds(engine, args)
                 result = drive(base, tokens.buyers, showtime_id, args)
+                database_after = database_cpu_seconds(engine, args)
+                result = replace(
+                    result,
+                    cpu_seconds=cpu_seconds(kino.pid) - cpu_before,
+                    database_cpu_seconds=sum(
+                        database_after[pid] - database_before[pid]
+                        for pid in database_after.keys() & database_before.keys()
+                    ),
+                )
                 results.append({"engine": engine, "scenario": f"holds run {run}", **asdict(result)})
-                print_row(engine, run, result, bare)
+                print_row(engine, run, result, bare, bare_cpu_ms)
+    print(f"load average after: {_load_average()}")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"boxoffice-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"\nresults: {out.relative_to(ROOT)}")
 
 
-def prepare(engine: str, pg_server: str) -> dict[str, str]:
+def _load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def prepare(engine: str, args: argparse.Namespace) -> dict[str, str]:
     """A fresh, migrated database for ``engine``; returns the server's environment."""
     data_dir = DATA_DIR / f"boxoffice-{engine}"
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -135,11 +173,32 @@ def prepare(engine: str, pg_server: str) -> dict[str, str]:
         "KINO_ACCESS_TOKEN_TTL_SECONDS": "86400",
     }
     if engine == "postgresql":
-        asyncio.run(recreate_database(pg_server, PG_DATABASE))
-        env["KINO_DATABASE_URL"] = pg_server.replace("postgresql", "postgresql+asyncpg", 1)
-        env["KINO_DATABASE_URL"] += f"/{PG_DATABASE}"
+        asyncio.run(recreate_database(args.pg_server, args.pg_database))
+        env["KINO_DATABASE_URL"] = args.pg_server.replace("postgresql", "postgresql+asyncpg", 1)
+        env["KINO_DATABASE_URL"] += f"/{args.pg_database}"
+        if args.redis_url:
+            env["KINO_REDIS_URL"] = args.redis_url
     subprocess.run([KINO, "db", "upgrade"], env=env, check=True, capture_output=True)
     return env
+
+
+def database_cpu_seconds(engine: str, args: argparse.Namespace) -> dict[int, float]:
+    """CPU time so far of each PostgreSQL backend serving the bench database (a local server),
+    by process id; none for SQLite, whose work runs inside the app's processes and is counted
+    with them. The pool closes and opens connections as the load varies, so the difference over
+    the backends alive before and after a run is a lower bound."""
+    if engine != "postgresql":
+        return {}
+
+    async def backend_pids() -> list[int]:
+        connection = await asyncpg.connect(f"{args.pg_server}/postgres")
+        try:
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = $1"
+            return [row["pid"] for row in await connection.fetch(query, args.pg_database)]
+        finally:
+            await connection.close()
+
+    return {pid: cpu_seconds(pid) for pid in asyncio.run(backend_pids())}
 
 
 async def recreate_database(pg_server: str, name: str) -> None:
@@ -253,6 +312,7 @@ def drive(base: str, tokens: list[str], showtime_id: int, args: argparse.Namespa
         command = [require_wrk(), f"-t{args.buyers}", f"-c{args.buyers}", f"-d{args.seconds}s"]
         command += ["--timeout", "10s", "-s", str(BENCH_DIR / "wrk_holds.lua"), base]
         command += ["--", str(tokens_file), str(seats_file), str(showtime_id)]
+        command += ["release" if args.release else "replace"]
         finished = subprocess.run(command, capture_output=True, text=True)
     if finished.returncode != 0:
         raise RuntimeError(f"wrk failed: {finished.stderr or finished.stdout}")
@@ -260,12 +320,21 @@ def drive(base: str, tokens: list[str], showtime_id: int, args: argparse.Namespa
     return HoldLoad(**json.loads(line.removeprefix("WRK_JSON ")))
 
 
-def print_row(engine: str, run: int, result: HoldLoad, bare: LoadResult) -> None:
+def print_row(
+    engine: str, run: int, result: HoldLoad, bare: LoadResult, bare_cpu_ms: float
+) -> None:
     print(
         f"{engine:>10} holds run {run}  {result.holds_per_second:6.0f} holds/s  "
         f"{result.conflict_share:5.1%} refused  {result.rps:6.0f} req/s "
         f"({result.rps / bare.rps:4.2f}x bare)  p50 {result.p50_ms:6.2f} ms  "
-        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors + result.failures}",
+        f"p99 {result.p99_ms:6.2f} ms  CPU {result.cpu_ms_per_request:.3f} ms/request "
+        f"({result.cpu_ms_per_request / bare_cpu_ms:.1f}x bare)"
+        + (
+            f" + database ≥ {result.database_cpu_ms_per_request:.3f} ms"
+            if result.database_cpu_seconds
+            else ""
+        )
+        + f"  errors {result.errors + result.failures}",
         file=sys.stdout,
         flush=True,
     )

@@ -51,13 +51,15 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def server(command: Sequence[str], *, env: dict[str, str], health_url: str) -> Iterator[None]:
+def server(
+    command: Sequence[str], *, env: dict[str, str], health_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         wait_until_up(health_url)
-        yield
+        yield process
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -69,13 +71,46 @@ def server(command: Sequence[str], *, env: dict[str, str], health_url: str) -> I
 @contextlib.contextmanager
 def bare_fastapi(*, workers: int) -> Iterator[str]:
     """The baseline app under Granian with the same worker count as Kino; yields its base URL."""
+    with bare_fastapi_server(workers=workers) as (url, _process):
+        yield url
+
+
+@contextlib.contextmanager
+def bare_fastapi_server(*, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``bare_fastapi``, yielding its server process too (for ``cpu_seconds``)."""
     port = free_port()
     command = [
         sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(workers),
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "bench.bare_app:app",
     ]  # fmt: skip
-    with server(command, env=dict(os.environ), health_url=f"http://127.0.0.1:{port}/json"):
-        yield f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    with server(command, env=dict(os.environ), health_url=f"{url}/json") as process:
+        yield url, process
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants (Granian's
+    workers), from /proc: far steadier than throughput on a machine shared with other work."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            children.setdefault(int(stat[1]), []).append(int(entry.name))
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        pending += children.get(current, [])
+        if (stat := _proc_stat(current)) is not None:
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, …), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
 
 
 def require_wrk() -> str:

@@ -1,8 +1,9 @@
 -- Seat buyers for bench/boxoffice.py. Run with as many threads as connections: each wrk
 -- thread is then one buyer with one connection and its own access token, which holds 1 to 4
--- random seats, releases them, and starts again. A seat named in a 409 is left alone until the
--- buyer's next successful hold.
--- Arguments after `--`: tokens file, seat names file, showtime id.
+-- random seats, and again: each new hold replaces the buyer's previous one ("replace"), or the
+-- buyer releases each hold before the next ("release"). A seat named in a 409 is left alone
+-- until the buyer's next successful hold.
+-- Arguments after `--`: tokens file, seat names file, showtime id, "replace" or "release".
 local threads = {}
 local next_buyer = 1
 
@@ -22,6 +23,7 @@ function init(args)
     if #line > 0 then seats[#seats + 1] = line end
   end
   hold_path = "/api/v1/showtimes/" .. args[3] .. "/holds"
+  releasing = args[4] == "release"
   headers = {
     ["Authorization"] = "Bearer " .. tokens[(buyer - 1) % #tokens + 1],
     ["Content-Type"] = "application/json",
@@ -33,7 +35,7 @@ function init(args)
 end
 
 function request()
-  if hold_id then
+  if hold_id and releasing then
     return wrk.format("DELETE", "/api/v1/holds/" .. hold_id, headers)
   end
   local wanted, chosen, picked = math.random(1, 4), {}, {}

@@ -69,6 +69,11 @@ async def test_a_hold_takes_its_seats_for_the_hold_time(
     mine = [seat["name"] for row in seat_map["rows"] for seat in row["seats"] if seat["mine"]]
     assert mine == ["A1", "A2", "C2"]
     assert seat_map["counts"] == {"free": 15, "held": 3, "sold": 0, "blocked": 0}
+    assert seat_map["my_hold_id"] == held["id"]
+    others_map = ok(
+        await client.get(f"/api/v1/showtimes/{showtime['id']}/seats", headers=other.headers)
+    )
+    assert others_map["my_hold_id"] is None
     assert ok(await client.get(f"/api/v1/holds/{held['id']}", headers=viewer.headers)) == held
     listed = ok(await client.get(f"/api/v1/showtimes/{showtime['id']}"))
     assert listed["seats_available"] == 15
@@ -111,6 +116,19 @@ async def test_a_refused_replacement_keeps_the_previous_hold(
     assert error_code(refused, 409) == "seats_unavailable"
     assert refused.json()["error"]["details"]["seats"] == ["A5"]
     assert ok(await client.get(f"/api/v1/holds/{kept['id']}", headers=viewer.headers)) == kept
+
+
+async def test_a_released_holds_id_is_never_given_to_another_hold(
+    client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
+) -> None:
+    released = ok(await hold(client, viewer, showtime["id"], ["B1"]), 201)
+    path = f"/api/v1/holds/{released['id']}"
+    assert (await client.delete(path, headers=viewer.headers)).status_code == 204
+    newer = ok(await hold(client, viewer, showtime["id"], ["B2"]), 201)
+    assert newer["id"] > released["id"]
+    # A client still holding the old id releases nothing of the new hold's.
+    assert error_code(await client.delete(path, headers=viewer.headers), 404) == "hold_not_found"
+    assert (await seat_states(client, showtime["id"]))["B2"] == "held"
 
 
 async def test_only_the_holder_releases_a_hold(

@@ -8,7 +8,7 @@ import math
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from kino.boxoffice import cinemas, holds, showtimes, tickets
 from kino.boxoffice.geo import GeoPoint
@@ -35,12 +35,13 @@ from kino.boxoffice.showtimes import ShowtimeFilters
 from kino.core.errors import InvalidInput
 from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
 from kino.core.pagination import Page, Paging
+from kino.core.routing import GatedRouter
 from kino.identity.dependencies import CurrentUser, OptionalUser, StaffUser, is_staff
 from kino.jobs.dependencies import AppJobQueue
 
-cinemas_router = APIRouter(tags=["cinemas"])
-showtimes_router = APIRouter(tags=["showtimes"])
-holds_router = APIRouter(tags=["seat holds"])
+cinemas_router = GatedRouter(tags=["cinemas"])
+showtimes_router = GatedRouter(tags=["showtimes"])
+holds_router = GatedRouter(tags=["seat holds"])
 
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 CREATED = status.HTTP_201_CREATED
@@ -283,7 +284,7 @@ async def release_hold(hold_id: IdPath, user: CurrentUser, session: DbSession) -
     return Response(status_code=NO_CONTENT)
 
 
-router = APIRouter()
+router = GatedRouter()
 router.include_router(cinemas_router)
 router.include_router(showtimes_router)
 router.include_router(holds_router)

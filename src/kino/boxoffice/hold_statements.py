@@ -9,15 +9,31 @@ execution path); built once from the tables with bind parameters, about a quarte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Delete, Select, Table, bindparam, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    Delete,
+    Select,
+    Table,
+    TextClause,
+    TextualSelect,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kino.boxoffice.models import Seat, SeatClaim, SeatHold, Showtime
 from kino.catalog.models import Movie
+from kino.core.db import UTCDateTime
 
 LOCK_TIMEOUT_MS = 2000
 
@@ -36,14 +52,30 @@ MOVIES = _table(Movie)
 
 @dataclass(frozen=True)
 class HoldStatements:
-    # showtime_id, names → the showtime (one row per seat found, or one row without a seat)
+    # showtime_id, user_id, names → the showtime (one row per seat found, with its claim if any,
+    # or one row without a seat), with the user's live hold for it and that hold's seats
     showtime_and_seats: Select[Any]
+    # showtime_id, user_id → one row: the user's live hold for the showtime (``live_hold_id``,
+    # or None) and its seats (``live_hold_seat_ids``), as ``showtime_and_seats`` reads them
+    live_hold: Select[Any]
+    # hold_id → its id if it was live and is now marked replaced (and locked), or no row
+    mark_replaced: Any
     # showtime_id, user_id, created_at, expires_at → the new hold's id, or no row
     insert_hold: Any
     # one parameter set per seat (showtime_id, seat_id, hold_id, expires_at, claimed_at, now)
     # → the seat ids now the hold's; ``take_claims_replacing`` also takes ``replacing``
     take_claims: Any
     take_claims_replacing: Any
+    # showtime_id, hold_id, seat_ids → deletes those claims of the hold
+    drop_claims: Delete
+    # PostgreSQL only, ``drop_claims`` and then ``delete_hold`` of ``old_hold_id`` in one
+    # statement: what a replacement leaves behind
+    drop_replaced: TextClause | None
+    # PostgreSQL only, ``mark_replaced``, ``insert_hold`` and ``take_claims_replacing`` in one
+    # statement (one round trip): showtime_id, user_id, now, expires_at, seat_ids (ascending),
+    # replacing (or None) → one row (hold_id, replaced, seat_ids): the new hold's id or None,
+    # the id of the hold it replaces if that was live, and the seats it now has
+    hold_with_claims: Any | None
     # hold_id → (user_id, seat_id) per claim of the hold, locked
     lock_hold: Select[Any]
     # hold_id
@@ -54,6 +86,11 @@ class HoldStatements:
 def hold_statements(dialect: str) -> HoldStatements:
     return HoldStatements(
         showtime_and_seats=_showtime_and_seats(dialect),
+        live_hold=select(*_live_hold_columns(dialect)),
+        mark_replaced=update(HOLDS)
+        .where(HOLDS.c.id == bindparam("hold_id"), ~HOLDS.c.replaced)
+        .values(replaced=True)
+        .returning(HOLDS.c.id),
         insert_hold=_insert(dialect, HOLDS)
         .values(
             showtime_id=bindparam("showtime_id"),
@@ -72,6 +109,13 @@ def hold_statements(dialect: str) -> HoldStatements:
         .order_by(CLAIMS.c.seat_id)
         .with_for_update(),
         delete_hold=delete(HOLDS).where(HOLDS.c.id == bindparam("hold_id")),
+        drop_claims=delete(CLAIMS).where(
+            CLAIMS.c.showtime_id == bindparam("showtime_id"),
+            CLAIMS.c.hold_id == bindparam("hold_id"),
+            CLAIMS.c.seat_id.in_(bindparam("seat_ids", expanding=True)),
+        ),
+        drop_replaced=_drop_replaced() if dialect == "postgresql" else None,
+        hold_with_claims=_hold_with_claims() if dialect == "postgresql" else None,
     )
 
 
@@ -84,7 +128,26 @@ def lock_timeout_column(dialect: str) -> list[Any]:
     return [setting.label("lock_timeout")]
 
 
+def _live_hold_columns(dialect: str) -> list[Any]:
+    live_hold = (
+        select(HOLDS.c.id)
+        .where(
+            HOLDS.c.showtime_id == bindparam("showtime_id"),
+            HOLDS.c.user_id == bindparam("user_id"),
+            ~HOLDS.c.replaced,
+        )
+        .scalar_subquery()
+    )
+    return [
+        live_hold.label("live_hold_id"),
+        _seat_ids_of(live_hold, dialect).label("live_hold_seat_ids"),
+    ]
+
+
 def _showtime_and_seats(dialect: str) -> Select[Any]:
+    """Also reads each seat's claim, if any, and the user's live hold for the showtime and its
+    seats: a new hold replaces it, and knowing it here saves the round trips of finding it out
+    by a failed insert."""
     seats_asked_for = (SEATS.c.hall_id == SHOWTIMES.c.hall_id) & SEATS.c.name.in_(
         bindparam("names", expanding=True)
     )
@@ -103,15 +166,100 @@ def _showtime_and_seats(dialect: str) -> Select[Any]:
             SEATS.c.name,
             SEATS.c.seat_type,
             SEATS.c.blocked,
+            CLAIMS.c.hold_id.label("claim_hold_id"),
+            CLAIMS.c.ticket_id.label("claim_ticket_id"),
+            CLAIMS.c.expires_at.label("claim_expires_at"),
+            *_live_hold_columns(dialect),
             *lock_timeout_column(dialect),
         )
         .select_from(
-            SHOWTIMES.join(MOVIES, MOVIES.c.id == SHOWTIMES.c.movie_id).outerjoin(
-                SEATS, seats_asked_for
+            SHOWTIMES.join(MOVIES, MOVIES.c.id == SHOWTIMES.c.movie_id)
+            .outerjoin(SEATS, seats_asked_for)
+            .outerjoin(
+                CLAIMS, (CLAIMS.c.showtime_id == SHOWTIMES.c.id) & (CLAIMS.c.seat_id == SEATS.c.id)
             )
         )
         .where(SHOWTIMES.c.id == bindparam("showtime_id"))
         .order_by(SEATS.c.id)
+    )
+
+
+def _seat_ids_of(hold_id: Any, dialect: str) -> Any:
+    """The seat ids of a hold's claims as one value: an array on PostgreSQL, and on SQLite a
+    comma-separated text (``seat_id_set`` reads both)."""
+    aggregate = func.array_agg if dialect == "postgresql" else func.group_concat
+    return select(aggregate(CLAIMS.c.seat_id)).where(CLAIMS.c.hold_id == hold_id).scalar_subquery()
+
+
+def seat_id_set(value: Sequence[int] | str | None) -> set[int]:
+    if value is None:
+        return set()
+    if isinstance(value, str):
+        return {int(part) for part in value.split(",")}
+    return set(value)
+
+
+def _hold_with_claims() -> TextualSelect:
+    """The replaced hold marked, the new hold and its claims, in one statement. Each part reads
+    the one before: the new hold is inserted from a count of the marked ones, so the old hold is
+    out of the one-live-hold index before the new one goes in (rule 6), and the claims get the
+    new hold's id. The claims are inserted in the order of ``seat_ids``, ascending, and taken on
+    the terms of ``_take_claims``: free, expired, or the replaced hold's."""
+    statement = text(
+        """
+        WITH old_hold AS (
+            UPDATE seat_holds SET replaced = true
+            WHERE id = :replacing AND NOT replaced
+            RETURNING id
+        ), new_hold AS (
+            INSERT INTO seat_holds (showtime_id, user_id, created_at, expires_at, replaced)
+            SELECT :showtime_id, :user_id, :now, :expires_at, false
+            FROM (SELECT count(*) FROM old_hold) AS marked
+            ON CONFLICT DO NOTHING
+            RETURNING id
+        ), taken AS (
+            INSERT INTO seat_claims (showtime_id, seat_id, hold_id, expires_at, claimed_at)
+            SELECT :showtime_id, seat.id, new_hold.id, :expires_at, :now
+            FROM new_hold, unnest(:seat_ids) WITH ORDINALITY AS seat (id, position)
+            ORDER BY seat.position
+            ON CONFLICT (showtime_id, seat_id) DO UPDATE
+            SET hold_id = excluded.hold_id,
+                expires_at = excluded.expires_at,
+                claimed_at = excluded.claimed_at
+            WHERE seat_claims.expires_at <= :now OR seat_claims.hold_id = :replacing
+            RETURNING seat_id
+        )
+        SELECT
+            (SELECT id FROM new_hold) AS hold_id,
+            (SELECT id FROM old_hold) AS replaced,
+            ARRAY(SELECT seat_id FROM taken) AS seat_ids
+        """
+    )
+    return statement.bindparams(
+        bindparam("showtime_id", type_=BigInteger),
+        bindparam("user_id", type_=Uuid),
+        bindparam("now", type_=UTCDateTime),
+        bindparam("expires_at", type_=UTCDateTime),
+        bindparam("seat_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("replacing", type_=BigInteger),
+    ).columns(hold_id=BigInteger, replaced=BigInteger, seat_ids=postgresql.ARRAY(BigInteger))
+
+
+def _drop_replaced() -> TextClause:
+    statement = text(
+        """
+        WITH dropped AS (
+            DELETE FROM seat_claims
+            WHERE showtime_id = :showtime_id AND hold_id = :hold_id AND seat_id = ANY(:seat_ids)
+        )
+        DELETE FROM seat_holds WHERE id = :old_hold_id
+        """
+    )
+    return statement.bindparams(
+        bindparam("showtime_id", type_=BigInteger),
+        bindparam("hold_id", type_=BigInteger),
+        bindparam("seat_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("old_hold_id", type_=BigInteger),
     )
 
 

@@ -13,7 +13,9 @@ The rules of ``seat_claims``
    over in place (the "delete the expired claim, insert mine" of the design, in one step); any
    other claim is left alone, and its seat is missing from what the statement returns. A hold
    gets all its seats or none: when one is missing, the transaction is rolled back and the
-   caller told which seats were taken (409 ``seats_unavailable``).
+   caller told which seats were taken (409 ``seats_unavailable``). A seat the hold's first
+   query already sees taken is refused before anything is written (``_claimed_by_another``):
+   under a rush most attempts are refusals, and each then costs no insert to roll back.
 4. Lock order. PostgreSQL's ON CONFLICT DO UPDATE locks every conflicting row it meets (even
    one it leaves alone), and an INSERT waits for a conflicting row that another transaction
    has not committed yet. Rows are met in the statement's order, so every transaction that
@@ -67,7 +69,7 @@ from kino.boxoffice.errors import (
     ShowtimeStarted,
     UnknownSeats,
 )
-from kino.boxoffice.hold_statements import hold_statements, lock_timeout_column
+from kino.boxoffice.hold_statements import hold_statements, lock_timeout_column, seat_id_set
 from kino.boxoffice.models import (
     Seat,
     SeatClaim,
@@ -115,6 +117,9 @@ class _ShowtimeForSale:
     hall_id: int
     currency: str
     prices: dict[SeatType, int]
+    # The user's live hold for the showtime, which a new hold replaces, and its seats
+    live_hold_id: int | None
+    live_hold_seats: set[int]
 
 
 # ---------------------------------------------------------------------------- holding
@@ -134,25 +139,21 @@ async def hold_seats(
     ones). Replaces the user's previous hold for the showtime."""
     now = now or utcnow()
     showtime, seats = await _showtime_and_seats(
-        session, showtime_id, seat_names, now, include_drafts=include_drafts
+        session, showtime_id, user.id, seat_names, now, include_drafts=include_drafts
     )
     blocked = [seat.name for seat in seats if seat.blocked]
     if blocked:
         raise SeatsUnavailable(blocked)
-    expires_at = now + timedelta(seconds=hold_seconds)
+    taken = [seat.name for seat in seats if _claimed_by_another(seat, showtime.live_hold_id, now)]
+    if taken:  # refused before writing anything: no insert to roll back
+        raise SeatsUnavailable(taken)
     wanted = {seat.seat_id for seat in seats}
     await take_write_turn(session)
     try:
-        hold_id, old_hold_id = await _new_hold(session, user.id, showtime_id, now, expires_at)
-        old_seats = await _seat_ids_of(session, old_hold_id) if old_hold_id else set()
-        got = await _take_claims(
+        hold_id, old_hold_id, got = await _new_hold(
             session,
-            showtime_id,
-            hold_id,
-            sorted(wanted | old_seats),
-            now=now,
-            expires_at=expires_at,
-            replacing=old_hold_id,
+            _NewHold(user.id, showtime_id, now, now + timedelta(seconds=hold_seconds), wanted),
+            showtime,
         )
     except DBAPIError as error:
         raise _busy(error, [seat.name for seat in seats]) from None
@@ -168,23 +169,25 @@ async def hold_seats(
         seats=[seat.name for seat in seats],
         amount=sum(showtime.prices[seat.seat_type] for seat in seats),
         currency=showtime.currency,
-        expires_at=expires_at,
+        expires_at=now + timedelta(seconds=hold_seconds),
     )
 
 
 async def _showtime_and_seats(
     session: AsyncSession,
     showtime_id: int,
+    user_id: uuid.UUID,
     names: Sequence[str],
     now: datetime,
     *,
     include_drafts: bool,
 ) -> tuple[_ShowtimeForSale, list[Any]]:
     """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
-    order (422 for a name the hall lacks). One query, which also sets the lock timeout: a hold
-    is a handful of statements, and each saved round trip shows under load."""
+    order (422 for a name the hall lacks), with the user's live hold for it. One query, which
+    also sets the lock timeout: a hold is a handful of statements, and each saved round trip
+    shows under load."""
     statement = hold_statements(_dialect(session)).showtime_and_seats
-    parameters = {"showtime_id": showtime_id, "names": list(names)}
+    parameters = {"showtime_id": showtime_id, "user_id": user_id, "names": list(names)}
     rows = (await session.execute(statement, parameters)).all()
     if not rows or (rows[0].movie_status is not MovieStatus.PUBLISHED and not include_drafts):
         raise ShowtimeNotFound(showtime_id)
@@ -195,7 +198,25 @@ async def _showtime_and_seats(
     if unknown:
         raise UnknownSeats(unknown)
     prices = {seat_type: getattr(first, f"price_{seat_type.value}") for seat_type in SeatType}
-    return _ShowtimeForSale(showtime_id, first.hall_id, first.currency, prices), seats
+    showtime = _ShowtimeForSale(
+        showtime_id,
+        first.hall_id,
+        first.currency,
+        prices,
+        live_hold_id=first.live_hold_id,
+        live_hold_seats=seat_id_set(first.live_hold_seat_ids),
+    )
+    return showtime, seats
+
+
+def _claimed_by_another(seat: Any, own_hold_id: int | None, now: datetime) -> bool:
+    """Whether the first query saw the seat sold, or held by a hold other than the user's own
+    and not expired. Only a refusal is decided on this; a seat it saw free still has to be won
+    by the claims' INSERT."""
+    if seat.claim_ticket_id is not None:
+        return True
+    held = seat.claim_hold_id is not None and seat.claim_hold_id != own_hold_id
+    return held and seat.claim_expires_at > now
 
 
 def _check_on_sale(
@@ -222,68 +243,92 @@ def _busy(error: DBAPIError, names: Sequence[str]) -> Exception:
     return error
 
 
+@dataclass(frozen=True)
+class _NewHold:
+    user_id: uuid.UUID
+    showtime_id: int
+    now: datetime
+    expires_at: datetime
+    seat_ids: set[int]
+
+
 async def _new_hold(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    showtime_id: int,
-    now: datetime,
-    expires_at: datetime,
-) -> tuple[int, int | None]:
-    """The new hold's id, and the id of the user's previous hold that it replaces (rule 6)."""
-    statements = hold_statements(_dialect(session))
-    replaced: int | None = None
-    for _ in range(3):
-        parameters = {
-            "showtime_id": showtime_id,
-            "user_id": user_id,
-            "created_at": now,
-            "expires_at": expires_at,
-        }
-        hold_id = (await session.execute(statements.insert_hold, parameters)).scalar()
+    session: AsyncSession, hold: _NewHold, showtime: _ShowtimeForSale
+) -> tuple[int, int | None, set[int]]:
+    """Inserts the hold and takes its seats (rules 3 and 6); returns its id, the id of the
+    user's previous hold that it replaces, and the seats it got. The previous hold is the one
+    the first query found; when another one turns up meanwhile (the user's own concurrent
+    request), that one is replaced instead."""
+    replacing, old_seats = showtime.live_hold_id, showtime.live_hold_seats
+    for attempt in range(2):
+        seat_ids = sorted(hold.seat_ids | old_seats)
+        hold_id, replaced, got = await _insert_hold(session, hold, seat_ids, replacing)
         if hold_id is not None:
-            return int(hold_id), replaced
-        if replaced is not None:
+            return hold_id, replaced, got
+        if replaced is not None or attempt:
             break
-        # The user has a hold already: take it out of the way (and lock it).
-        replaced = await session.scalar(
-            update(SeatHold)
-            .where(
-                SeatHold.showtime_id == showtime_id,
-                SeatHold.user_id == user_id,
-                SeatHold.replaced.is_(False),
-            )
-            .values(replaced=True)
-            .returning(SeatHold.id)
-            .execution_options(synchronize_session=False)
-        )
+        statement = hold_statements(_dialect(session)).live_hold
+        parameters = {"showtime_id": hold.showtime_id, "user_id": hold.user_id}
+        live = (await session.execute(statement, parameters)).one()
+        replacing, old_seats = live.live_hold_id, seat_id_set(live.live_hold_seat_ids)
     raise HoldInProgress()
 
 
-async def _seat_ids_of(session: AsyncSession, hold_id: int) -> set[int]:
-    seat_ids = await session.scalars(select(SeatClaim.seat_id).where(SeatClaim.hold_id == hold_id))
-    return set(seat_ids)
+async def _insert_hold(
+    session: AsyncSession, hold: _NewHold, seat_ids: Sequence[int], replacing: int | None
+) -> tuple[int | None, int | None, set[int]]:
+    """Marks the hold ``replacing`` replaced (if it is still live; that locks it), inserts the
+    new hold and takes the seats of ``seat_ids`` (ascending) that are free for it (rule 3).
+    Returns the new hold's id (None when the user has another live hold for the showtime), the
+    id of the hold it replaces, and its seats: one statement on PostgreSQL, up to three
+    elsewhere."""
+    statements = hold_statements(_dialect(session))
+    if statements.hold_with_claims is not None:
+        parameters = {
+            "showtime_id": hold.showtime_id,
+            "user_id": hold.user_id,
+            "now": hold.now,
+            "expires_at": hold.expires_at,
+            "seat_ids": list(seat_ids),
+            "replacing": replacing,
+        }
+        row = (await session.execute(statements.hold_with_claims, parameters)).one()
+        got = set(row.seat_ids) if row.hold_id is not None else set()
+        return row.hold_id, row.replaced, got
+    replaced = None
+    if replacing is not None:
+        marking = {"hold_id": replacing}
+        replaced = (await session.execute(statements.mark_replaced, marking)).scalar()
+    parameters = {
+        "showtime_id": hold.showtime_id,
+        "user_id": hold.user_id,
+        "created_at": hold.now,
+        "expires_at": hold.expires_at,
+    }
+    hold_id = (await session.execute(statements.insert_hold, parameters)).scalar()
+    if hold_id is None:
+        return None, replaced, set()
+    got = await _take_claims(session, hold, hold_id, seat_ids, replaced)
+    return hold_id, replaced, got
 
 
 async def _take_claims(
     session: AsyncSession,
-    showtime_id: int,
+    hold: _NewHold,
     hold_id: int,
     seat_ids: Sequence[int],
-    *,
-    now: datetime,
-    expires_at: datetime,
     replacing: int | None,
 ) -> set[int]:
     """Rule 3: the seats of ``seat_ids`` (ascending) that are now the hold's. One parameter set
     per seat, sent as one multi-row INSERT in that order."""
     statements = hold_statements(_dialect(session))
     row = {
-        "showtime_id": showtime_id,
+        "showtime_id": hold.showtime_id,
         "hold_id": hold_id,
         "ticket_id": None,
-        "expires_at": expires_at,
-        "claimed_at": now,
-        "now": now,
+        "expires_at": hold.expires_at,
+        "claimed_at": hold.now,
+        "now": hold.now,
     }
     if replacing is None:
         statement = statements.take_claims
@@ -298,15 +343,14 @@ async def _drop_old_hold(
 ) -> None:
     """The old hold's seats that the new one did not ask for (locked by us already), then the
     old hold itself, which has no claims left."""
+    statements = hold_statements(_dialect(session))
+    seats = {"showtime_id": showtime_id, "hold_id": hold_id, "seat_ids": sorted(unwanted)}
+    if statements.drop_replaced is not None:
+        await session.execute(statements.drop_replaced, {**seats, "old_hold_id": old_hold_id})
+        return
     if unwanted:
-        await session.execute(
-            delete(SeatClaim).where(
-                SeatClaim.showtime_id == showtime_id,
-                SeatClaim.seat_id.in_(sorted(unwanted)),
-                SeatClaim.hold_id == hold_id,
-            )
-        )
-    await session.execute(delete(SeatHold).where(SeatHold.id == old_hold_id))
+        await session.execute(statements.drop_claims, seats)
+    await session.execute(statements.delete_hold, {"hold_id": old_hold_id})
 
 
 # ---------------------------------------------------------------------------- reading, releasing

@@ -197,6 +197,9 @@ class SeatHold(Base):
             sqlite_where=text("NOT replaced"),
         ),
         Index("ix_seat_holds_user_id", "user_id"),
+        # SQLite otherwise gives a new row the highest id + 1: a released hold's id would be
+        # given again to the next hold, and a stale client's DELETE could release it.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import Depends, Header, Path, Query, Response, status
 
 from kino.billing.dependencies import AppPaymentProvider
 from kino.billing.providers import Card
@@ -31,12 +31,13 @@ from kino.boxoffice.ticket_codes import PREFIX
 from kino.boxoffice.tickets import TicketPolicy
 from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
 from kino.core.pagination import Page, Paging
+from kino.core.routing import GatedRouter
 from kino.identity.dependencies import AppDatabase, CurrentUser, StaffUser
 from kino.jobs.dependencies import AppJobQueue
 
-orders_router = APIRouter(tags=["orders"])
-tickets_router = APIRouter(tags=["tickets"])
-staff_router = APIRouter(tags=["box office staff"])
+orders_router = GatedRouter(tags=["orders"])
+tickets_router = GatedRouter(tags=["tickets"])
+staff_router = GatedRouter(tags=["box office staff"])
 
 CREATED = status.HTTP_201_CREATED
 # Private to the holder, and a ticket's QR code is as good as the ticket: never cached.
@@ -230,7 +231,7 @@ async def box_office_stats(
     )
 
 
-router = APIRouter()
+router = GatedRouter()
 router.include_router(orders_router)
 router.include_router(tickets_router)
 router.include_router(staff_router)

@@ -352,6 +352,9 @@ class ShowtimeSeatMap(BaseModel):
     currency: str
     rows: list[ShowtimeSeatRow]
     counts: SeatCounts
+    my_hold_id: int | None = Field(
+        default=None, description="The caller's live hold for this showtime, if any."
+    )
 
 
 # --- holds ----------------------------------------------------------------------------------

@@ -410,10 +410,14 @@ async def seat_map(
     claims = await _claims_by_seat(session, showtime_id, now)
     rows: dict[str, list[ShowtimeSeat]] = {}
     counts = {"free": 0, "held": 0, "sold": 0, "blocked": 0}
+    my_hold_id: int | None = None
     for seat in seats:
         claim = claims.get(seat.id)
         state = _state(claim, blocked=seat.blocked)
         counts[state] += 1
+        mine = state == "held" and claim is not None and claim[1] == viewer_id
+        if mine and claim is not None:
+            my_hold_id = claim[2]
         rows.setdefault(seat.row_label, []).append(
             ShowtimeSeat(
                 name=seat.name,
@@ -422,7 +426,7 @@ async def seat_map(
                 type=seat.seat_type,
                 price=showtime.price_of(SeatType(seat.seat_type)),
                 state=state,
-                mine=state == "held" and claim is not None and claim[1] == viewer_id,
+                mine=mine,
             )
         )
     return ShowtimeSeatMap(
@@ -431,25 +435,26 @@ async def seat_map(
         currency=showtime.currency,
         rows=[ShowtimeSeatRow(label=label, seats=row) for label, row in rows.items()],
         counts=SeatCounts(**counts),
+        my_hold_id=my_hold_id,
     )
 
 
 async def _claims_by_seat(
     session: AsyncSession, showtime_id: int, now: datetime
-) -> dict[int, tuple[bool, uuid.UUID | None]]:
-    """The live claims: seat id → (sold, holder)."""
+) -> dict[int, tuple[bool, uuid.UUID | None, int | None]]:
+    """The live claims: seat id → (sold, holder, hold)."""
     rows = await session.execute(
-        select(SeatClaim.seat_id, SeatClaim.ticket_id, SeatHold.user_id)
+        select(SeatClaim.seat_id, SeatClaim.ticket_id, SeatHold.user_id, SeatClaim.hold_id)
         .outerjoin(SeatHold, SeatHold.id == SeatClaim.hold_id)
         .where(
             SeatClaim.showtime_id == showtime_id,
             (SeatClaim.expires_at.is_(None)) | (SeatClaim.expires_at > now),
         )
     )
-    return {row.seat_id: (row.ticket_id is not None, row.user_id) for row in rows}
+    return {row.seat_id: (row.ticket_id is not None, row.user_id, row.hold_id) for row in rows}
 
 
-def _state(claim: tuple[bool, uuid.UUID | None] | None, *, blocked: bool) -> Any:
+def _state(claim: tuple[bool, uuid.UUID | None, int | None] | None, *, blocked: bool) -> Any:
     if claim is not None:
         return "sold" if claim[0] else "held"
     return "blocked" if blocked else "free"
