@@ -115,11 +115,13 @@ def free_port() -> int:
 
 
 async def run_demo(environment: Mapping[str, str], port: int) -> tuple[str, str, str]:
-    """Start ``kino demo``, wait for its URL line and a healthy server, stop it.
+    """Start ``kino demo`` (without its sample videos: tests/test_demo.py makes them, small),
+    wait for its URL line and a healthy server, stop it.
     Returns (everything printed, the URL, the password)."""
     process = await asyncio.create_subprocess_exec(
         str(KINO),
         "demo",
+        "--no-videos",
         "--port",
         str(port),
         env=dict(environment),

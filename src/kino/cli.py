@@ -113,17 +113,31 @@ def _print_progress(report: SeedReport) -> None:
 
 
 @app.command()
-def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Try Kino on this machine: migrate, load the demo catalog, create the admin, serve."""
-    from kino.demo import prepare_demo
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    videos: Annotated[
+        bool, typer.Option(help="Give three films sample videos (made and encoded here).")
+    ] = True,
+) -> None:
+    """Try Kino on this machine: migrate, load the demo catalog, create the admin, make sample
+    videos for three films and a week of showtimes in three cinemas, serve."""
+    from kino.demo import SAMPLE_CLIPS, describe_films, prepare_demo
 
     settings = Settings()
-    credentials = asyncio.run(prepare_demo(settings, say=typer.echo))
+    clips = SAMPLE_CLIPS if videos else ()
+    ready = asyncio.run(prepare_demo(settings, say=typer.echo, sample_clips=clips))
+    credentials = ready.credentials
     if credentials.password is not None:
         sign_in = f"sign in as {credentials.email} / {credentials.password}"
     else:
         sign_in = f"sign in as {credentials.email} ({credentials.note})"
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if "public_url" not in settings.model_fields_set:
+        # Links the API gives out (playback URLs, mails) lead to this server, whatever --port.
+        settings = settings.model_copy(update={"public_url": url})
+    for line in describe_films(ready.films, url):
+        typer.echo(line)
     typer.secho(f"Kino is running at {url}  —  {sign_in}", fg="green", bold=True)
     typer.echo(f"The API and its documentation: {url}/docs   (Ctrl-C stops the server)")
     run_server(settings, host=host, port=port, workers=1)
@@ -236,6 +250,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
 
     settings.signing_key  # noqa: B018 - create the kept key once, before workers race for it
     os.environ["KINO_DATA_DIR"] = str(settings.data_dir)
+    os.environ["KINO_PUBLIC_URL"] = settings.public_url
     Server(
         "kino.app:create_app_from_environment",
         address=host,

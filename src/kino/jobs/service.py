@@ -65,6 +65,13 @@ async def list_jobs(
     )
 
 
+async def count_jobs_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many jobs are in each status, for the staff overview."""
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    counts = {str(status): int(count) for status, count in rows}
+    return {status.value: counts.get(status.value, 0) for status in JobStatus}
+
+
 def _conditions(filters: JobFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.status is not None:
