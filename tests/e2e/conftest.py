@@ -108,14 +108,15 @@ async def _post_subtitles(url: str, manager: SignedIn, movie_id: int) -> int:
 
 
 @contextmanager
-def serving(settings: Settings, log: Path) -> Iterator[str]:
-    """``kino serve`` for ``settings`` on a free port, its public URL set to that address."""
+def serving(settings: Settings, log: Path, **environment: str) -> Iterator[str]:
+    """``kino serve`` for ``settings`` (and ``environment`` on top) on a free port, its public
+    URL set to that address."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("kino")), "serve", "--port", str(port)],
-            env=server_environment(settings, KINO_PUBLIC_URL=url),
+            env=server_environment(settings, KINO_PUBLIC_URL=url, **environment),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -1,6 +1,7 @@
-"""The main pages in Chromium at a phone's width (390 px) and a desktop's (1280 px): nothing wider
-than the screen, every image loaded, no console errors. Screenshots are saved under
-tests/e2e/.screenshots/{mode}/ (ignored by git) for a person to look at."""
+"""The main pages, and the staff's film, people and users pages, in Chromium at a phone's
+width (390 px) and a desktop's (1280 px): nothing wider than the screen, every image loaded,
+no console errors. Screenshots are saved under tests/e2e/.screenshots/{mode}/ (ignored by git)
+for a person to look at."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page, expect
 
+from kino.identity.models import Role
 from tests.conftest import Backend
 from tests.e2e.conftest import SCREENSHOTS, ConsoleErrors, Site, wait_until
 from tests.factories import DEFAULT_PASSWORD, SignedIn, make_user
@@ -33,6 +35,7 @@ async def test_main_pages_fit_a_phone_and_a_desktop_and_load_cleanly(
 ) -> None:
     viewer = await make_user(app, display_name="Vera Viewer")
     critic = await make_user(app, display_name="Carl Critic")
+    admin = await make_user(app, role=Role.ADMIN, display_name="Ada Admin")
     director = await _fill_catalog(site, viewer, critic)
     pages = {
         "home": "/",
@@ -43,6 +46,12 @@ async def test_main_pages_fit_a_phone_and_a_desktop_and_load_cleanly(
         "account": "/account",
         "history": "/account/history",
         "watch": f"/watch/{site.film_id}",
+    }
+    staff_pages = {
+        "admin-films": "/admin/movies",
+        "admin-film": f"/admin/movies/{site.film_id}/edit",
+        "admin-people": "/admin/people",
+        "admin-users": "/admin/users",
     }
     folder = SCREENSHOTS / backend.mode
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,6 +66,10 @@ async def test_main_pages_fit_a_phone_and_a_desktop_and_load_cleanly(
                 problems += await _visit(page, site(f"/{name}"), folder / f"{name}-{width}.png")
             await _sign_in(page, site, viewer)
             for name, path in pages.items():
+                problems += await _visit(page, site(path), folder / f"{name}-{width}.png")
+            await context.clear_cookies()
+            await _sign_in(page, site, admin)
+            for name, path in staff_pages.items():
                 problems += await _visit(page, site(path), folder / f"{name}-{width}.png")
         finally:
             await context.close()
@@ -127,12 +140,13 @@ async def _ok(request: Awaitable[httpx.Response]) -> None:
     assert response.status_code == 200, response.text
 
 
-async def _sign_in(page: Page, site: Site, viewer: SignedIn) -> None:
+async def _sign_in(page: Page, site: Site, account: SignedIn) -> None:
     await page.goto(site("/login"))
-    await page.get_by_label("E-mail address").fill(viewer.user.email)
+    await page.get_by_label("E-mail address").fill(account.user.email)
     await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Hello, Vera Viewer")).to_be_visible()
+    hello = f"Hello, {account.user.display_name}"
+    await expect(page.get_by_role("heading", name=hello)).to_be_visible()
 
 
 async def _visit(page: Page, url: str, screenshot: Path) -> list[str]:

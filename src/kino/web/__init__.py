@@ -12,7 +12,19 @@ from kino.web.security import SecurityHeadersMiddleware
 
 def install_web(app: FastAPI) -> None:
     """Add the site to ``app``: its pages, static files, HTML errors and security headers."""
-    from kino.web import account_pages, assets, auth_pages, film_page, pages, posters, watch
+    from kino.web import (
+        account_pages,
+        assets,
+        auth_pages,
+        boxoffice_pages,
+        film_page,
+        pages,
+        posters,
+        seat_pages,
+        ticket_pages,
+        watch,
+    )
+    from kino.web.admin import install_admin
     from kino.web.errors import install_page_errors
 
     app.include_router(assets.router)  # before the /static mount, which would shadow it
@@ -23,6 +35,10 @@ def install_web(app: FastAPI) -> None:
     app.include_router(watch.router)
     app.include_router(auth_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(boxoffice_pages.router)
+    app.include_router(seat_pages.router)
+    app.include_router(ticket_pages.router)
+    install_admin(app)
     install_page_errors(app)
     exempt = [path for path in (app.docs_url, app.redoc_url) if path]
     app.add_middleware(SecurityHeadersMiddleware, exempt_paths=exempt)

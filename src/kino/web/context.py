@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.core.errors import PermissionDenied
 from kino.core.http import AppSettings, DbSession
@@ -53,6 +54,18 @@ FLASH_MESSAGES = {
     "comment_posted": "Your comment is posted.",
     "comment_deleted": "Your comment is deleted.",
     "key_revoked": "The API key is revoked.",
+    # The staff area.
+    "film_created": "The film is created.",
+    "film_saved": "The film is saved.",
+    "film_deleted": "The film is deleted.",
+    "credit_added": "The credit is added.",
+    "credit_removed": "The credit is removed.",
+    "person_created": "The person is added.",
+    "person_saved": "The person is saved.",
+    "person_deleted": "The person is deleted.",
+    "role_changed": "The role is changed.",
+    "user_deactivated": "The account is deactivated; its sessions are ended.",
+    "user_activated": "The account is active again.",
 }
 MAX_FORM_FIELDS = 50
 STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
@@ -66,6 +79,8 @@ class Web:
     session_token: str | None
     csrf_cookie: str
     flash: str | None = None
+    # The request's database session, so an error page can undo what the handler changed.
+    db_session: AsyncSession | None = None
     # Cookie changes to send with the response.
     _new_session: str | None = None
     _end_session: bool = False
@@ -139,15 +154,31 @@ class Web:
 
     # --- forms -----------------------------------------------------------------------------
 
+    async def roll_back(self) -> None:
+        """Undo what this request changed in the database: a handler that answers an error with
+        a page returns normally, so the transaction would otherwise be committed. The visitor
+        is read again for the page (a rollback expires what the session loaded)."""
+        if self.db_session is None:
+            return
+        await self.db_session.rollback()
+        if self.user is not None:
+            await self.db_session.refresh(self.user)
+
     async def form(self) -> dict[str, str]:
         """The posted form's text fields, once its CSRF token is checked."""
+        return {name: values[-1] for name, values in (await self.form_lists()).items()}
+
+    async def form_lists(self) -> dict[str, list[str]]:
+        """Every value of each posted text field (checkboxes that share a name send one each),
+        once the form's CSRF token is checked."""
         async with self.request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
-            fields = {name: value for name, value in form.items() if isinstance(value, str)}
+            fields: dict[str, list[str]] = {}
+            for name, value in form.multi_items():
+                if isinstance(value, str):
+                    fields.setdefault(name, []).append(value)
+        token = fields.pop(CSRF_FIELD, [None])[-1]
         if not csrf_matches(
-            self.settings,
-            self.request.cookies.get(CSRF_COOKIE),
-            self.session_token,
-            fields.pop(CSRF_FIELD, None),
+            self.settings, self.request.cookies.get(CSRF_COOKIE), self.session_token, token
         ):
             raise CsrfFailed()
         return fields
@@ -211,7 +242,9 @@ async def web_context(request: Request, session: DbSession, settings: AppSetting
     user = await sessions.user_for_session(session, token) if token else None
     if user is not None:
         request.state.user_id = user.id
-    return Web.start(request, settings, user, stale_session=token is not None and user is None)
+    web = Web.start(request, settings, user, stale_session=token is not None and user is None)
+    web.db_session = session
+    return web
 
 
 WebContext = Annotated[Web, Depends(web_context)]

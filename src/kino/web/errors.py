@@ -47,6 +47,10 @@ class PageRoute(APIRoute):
             except SignInRequired as needed:
                 return RedirectResponse(needed.login_url, status_code=303)
             except KinoError as error:
+                # Undone like the API's errors, though this answer leaves the handler normally.
+                web: Web | None = getattr(request.state, "web", None)
+                if web is not None:
+                    await web.roll_back()
                 return error_page(request, error.status, error.message, headers=error.headers)
             except RequestValidationError:
                 return error_page(request, 404, "This address does not lead to a page.")

@@ -23,6 +23,7 @@ from kino.community.schemas import CommentCreate, ReviewCreate, ViewerState
 from kino.core.http import DbSession, IdPath
 from kino.core.pagination import PageParams
 from kino.media import service as media
+from kino.web.boxoffice_pages import film_showtimes
 from kino.web.cards import poster_url
 from kino.web.context import Web, WebContext
 from kino.web.errors import PageRoute
@@ -120,6 +121,7 @@ async def film_context(
         "access_label": ACCESS_LABELS.get(movie.access),
         "credits": credits,
         "cast_shown": CAST_SHOWN,
+        "programmes": await film_showtimes(session, movie_id, include_drafts=web.is_staff),
         "reviews": review_list,
         "review_sort": review_sort.value,
         # The form is left out when the viewer's own review is on the page (one per film; a

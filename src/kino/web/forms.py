@@ -9,6 +9,9 @@ MESSAGES = {
     "string_too_short": "This cannot be empty.",
     "missing": "This cannot be empty.",
     "value_error": "This is not valid.",
+    "int_parsing": "Enter a whole number.",
+    "date_from_datetime_parsing": "Enter a date, such as 2021-09-30.",
+    "date_parsing": "Enter a date, such as 2021-09-30.",
 }
 
 

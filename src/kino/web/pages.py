@@ -16,7 +16,8 @@ from kino.catalog.schemas import FilmographyEntry, GenreRead
 from kino.catalog.search.dependencies import Search
 from kino.catalog.search.service import search_catalog
 from kino.catalog.service import MovieFilters, MovieSort
-from kino.core.http import DbSession, IdPath
+from kino.core.cache import Cache
+from kino.core.http import AppCache, DbSession, IdPath
 from kino.core.pagination import PageParams
 from kino.identity.models import User
 from kino.media import service as media
@@ -87,14 +88,16 @@ class Pages:
 
 
 @router.get("/")
-async def home(web: WebContext, session: DbSession, search: Search) -> HTMLResponse:
+async def home(
+    web: WebContext, session: DbSession, search: Search, counts: AppCache
+) -> HTMLResponse:
     rows: list[Row] = []
     if web.user is not None:
         rows.append(await _continue_watching(session, web, web.user))
     rows.append(
         Row(
             "New on Kino",
-            await _films(session, search, web, sort=MovieSort.CREATED_DESC),
+            await _films(session, search, web, counts, sort=MovieSort.CREATED_DESC),
             "/movies?sort=-created_at",
             "new",
         )
@@ -102,13 +105,13 @@ async def home(web: WebContext, session: DbSession, search: Search) -> HTMLRespo
     rows.append(
         Row(
             "Most popular",
-            await _films(session, search, web, sort=MovieSort.POPULARITY_DESC),
+            await _films(session, search, web, counts, sort=MovieSort.POPULARITY_DESC),
             "/movies?sort=-popularity",
             "popular",
         )
     )
     for genre in await catalog.list_genres(session):
-        rows.append(await _genre_row(session, search, web, genre))
+        rows.append(await _genre_row(session, search, web, counts, genre))
     return web.render("home.html", {"rows": [row for row in rows if row.cards]})
 
 
@@ -137,9 +140,16 @@ def _fraction(position: float, duration: float | None) -> float | None:
     return max(0.0, min(1.0, position / duration))
 
 
-async def _genre_row(session: AsyncSession, search: Search, web: Web, genre: GenreRead) -> Row:
+async def _genre_row(
+    session: AsyncSession, search: Search, web: Web, counts: Cache, genre: GenreRead
+) -> Row:
     cards = await _films(
-        session, search, web, sort=MovieSort.POPULARITY_DESC, filters=MovieFilters(genre=genre.slug)
+        session,
+        search,
+        web,
+        counts,
+        sort=MovieSort.POPULARITY_DESC,
+        filters=MovieFilters(genre=genre.slug),
     )
     return Row(genre.name, cards, f"/movies?genre={genre.slug}", f"genre-{genre.slug}")
 
@@ -148,6 +158,7 @@ async def _films(
     session: AsyncSession,
     search: Search,
     web: Web,
+    counts: Cache,
     *,
     sort: MovieSort,
     filters: MovieFilters | None = None,
@@ -159,6 +170,7 @@ async def _films(
         sort=sort,
         paging=PageParams(page=1, page_size=ROW_SIZE),
         include_drafts=web.is_staff,
+        counts=counts,
     )
     return await movie_cards(session, page.items)
 
@@ -171,6 +183,7 @@ async def browse(
     web: WebContext,
     session: DbSession,
     search: Search,
+    counts: AppCache,
     genre: Text = None,
     year_from: YearQuery = None,
     year_to: YearQuery = None,
@@ -199,6 +212,7 @@ async def browse(
         sort=sort,
         paging=PageParams(page=page, page_size=BROWSE_PAGE_SIZE),
         include_drafts=web.is_staff,
+        counts=counts,
     )
     return web.render(
         "browse.html",

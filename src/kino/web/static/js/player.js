@@ -51,7 +51,8 @@ function attachHlsJs(Hls, video, master, resumeAt, workerPath, ui, menus) {
   hls.on(Hls.Events.LEVEL_SWITCHED, (_event, { level }) => {
     const height = hls.levels[level]?.height;
     root.dataset.level = height ? String(height) : "";
-    menus.quality.label(hls.autoLevelEnabled ? `Auto${height ? ` (${height}p)` : ""}` : `${height}p`);
+    const name = qualityName(hls.levels[level]);
+    menus.quality.label(hls.autoLevelEnabled ? `Auto${name ? ` (${name})` : ""}` : name);
   });
   hls.on(Hls.Events.ERROR, (_event, error) => {
     if (!error.fatal) return;
@@ -108,11 +109,18 @@ function attachNative(video, master, resumeAt, menus) {
   };
 }
 
+// A quality is named by the picture's short side, as the ladder names its rungs: a vertical
+// 1080x1920 video is "1080p", not "1920p".
+function qualityName(level) {
+  if (!level?.height) return "";
+  return `${level.width ? Math.min(level.width, level.height) : level.height}p`;
+}
+
 function qualityMenu(hls, qualityMenu) {
   const rungs = hls.levels
-    .map((level, index) => ({ index, height: level.height, bitrate: level.bitrate }))
+    .map((level, index) => ({ index, height: level.height, bitrate: level.bitrate, name: qualityName(level) }))
     .sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
-  const options = [{ label: "Auto", value: -1 }, ...rungs.map((rung) => ({ label: `${rung.height}p`, value: rung.index }))];
+  const options = [{ label: "Auto", value: -1 }, ...rungs.map((rung) => ({ label: rung.name, value: rung.index }))];
   qualityMenu.fill(options, -1, (value) => {
     hls.currentLevel = value; // -1 hands the choice back to the bandwidth estimate
     const chosen = options.find((option) => option.value === value);
