@@ -63,19 +63,21 @@ async def _run_claimed(settings: Settings, db: Database, claim: Claim) -> None:
         return
     ctx = JobContext(claim, settings=settings, db=db)
     lost = asyncio.Event()
+    done = asyncio.Event()
     bound.info("jobs.job.started")
     started = time.monotonic()
     body = asyncio.create_task(_call(handler, ctx), name=f"job-{claim.job_id}")
-    beat = asyncio.create_task(_keep_alive(settings, db, ctx, claim, lost))
+    beat = asyncio.create_task(_keep_alive(settings, db, ctx, claim, lost, done))
     try:
         outcome = await _wait_for_body(body, ctx, grace=settings.job_cancel_grace_seconds)
     except asyncio.CancelledError:
         await _give_back(settings, db, claim, body, bound)
         raise
     finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
+        # Told to stop rather than cancelled: a task cancelled inside a database commit can
+        # leave its connection waiting for ever, and the job's last write behind it.
+        done.set()
+        await beat
     if lost.is_set():
         bound.warning("jobs.job.lost", seconds=round(time.monotonic() - started, 3))
         return
@@ -104,12 +106,16 @@ async def _wait_for_body(
 
 
 async def _keep_alive(
-    settings: Settings, db: Database, ctx: JobContext, claim: Claim, lost: asyncio.Event
+    settings: Settings,
+    db: Database,
+    ctx: JobContext,
+    claim: Claim,
+    lost: asyncio.Event,
+    done: asyncio.Event,
 ) -> None:
-    """Every heartbeat interval: write the pending progress and the heartbeat, and notice a
-    cancel request, or that the job is no longer ours."""
-    while True:
-        await asyncio.sleep(settings.job_heartbeat_seconds)
+    """Every heartbeat interval until ``done``: write the pending progress and the heartbeat,
+    and notice a cancel request, or that the job is no longer ours."""
+    while not await _set_within(done, settings.job_heartbeat_seconds):
         try:
             await ctx.flush()
             cancel_requested = await lifecycle.heartbeat(db, claim)
@@ -122,6 +128,12 @@ async def _keep_alive(
             return
         if cancel_requested:
             ctx.cancelled.set()
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+    return event.is_set()
 
 
 async def _record(
