@@ -118,6 +118,31 @@ async def test_a_refused_replacement_keeps_the_previous_hold(
     assert ok(await client.get(f"/api/v1/holds/{kept['id']}", headers=viewer.headers)) == kept
 
 
+async def test_a_seat_taken_after_the_first_look_refuses_the_whole_replacement(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    viewer: SignedIn,
+    other: SignedIn,
+    showtime: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The write itself is all or nothing, not only the look before it: here that look is made
+    blind to the rival's seat, as when the rival takes it between the two."""
+    kept = ok(await hold(client, viewer, showtime["id"], ["A1", "A2"]), 201)
+    ok(await hold(client, other, showtime["id"], ["A5"]), 201)
+    before = await stored_holds(app, showtime["id"])
+    monkeypatch.setattr(holds, "_claimed_by_another", lambda *_: False)
+
+    refused = await hold(client, viewer, showtime["id"], ["A2", "A3", "A5"])
+
+    assert error_code(refused, 409) == "seats_unavailable"
+    assert refused.json()["error"]["details"]["seats"] == ["A5"]
+    assert await stored_holds(app, showtime["id"]) == before
+    assert ok(await client.get(f"/api/v1/holds/{kept['id']}", headers=viewer.headers)) == kept
+    states = await seat_states(client, showtime["id"])
+    assert [states[name] for name in ("A1", "A2", "A3", "A5")] == ["held", "held", "free", "held"]
+
+
 async def test_a_released_holds_id_is_never_given_to_another_hold(
     client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
 ) -> None:
@@ -159,15 +184,17 @@ async def test_holds_need_a_signed_in_user(client: httpx.AsyncClient, showtime: 
 async def test_an_expired_hold_frees_its_seats_for_someone_else(
     app_with: Any, viewer: SignedIn, other: SignedIn, showtime: Any
 ) -> None:
-    quick = app_with(seat_hold_seconds=0.3)
-    async with client_for(quick) as client:
+    # Only the viewer's holds are quick to expire; the other buyer's last as usual.
+    quick = app_with(seat_hold_seconds=1)
+    async with client_for(quick) as client, client_for(app_with()) as other_client:
+        await seat_states(other_client, showtime["id"])  # that app's first request, done
         first = ok(await hold(client, viewer, showtime["id"], ["A1", "A2"]), 201)
-        refused = await hold(client, other, showtime["id"], ["A2", "A3"])
+        refused = await hold(other_client, other, showtime["id"], ["A2", "A3"])
         assert error_code(refused, 409) == "seats_unavailable"
         await _sleep_past(first["expires_at"])
 
         assert (await seat_states(client, showtime["id"]))["A1"] == "free"
-        taken = ok(await hold(client, other, showtime["id"], ["A2", "A3"]), 201)
+        taken = ok(await hold(other_client, other, showtime["id"], ["A2", "A3"]), 201)
         assert taken["seats"] == ["A2", "A3"]
         # The first hold kept only the seat nobody took; it has expired all the same.
         left = ok(await client.get(f"/api/v1/holds/{first['id']}", headers=viewer.headers))

@@ -4,9 +4,12 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from kino.core.db import Database
 from tests.conftest import Backend
 
 
@@ -35,3 +38,26 @@ async def test_a_pooled_connection_the_server_closed_is_not_handed_out(
         await asyncio.sleep(0.01)  # the end of the connection reaches this event loop
     for _ in range(3):
         assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_statements_commit_one_by_one_on_postgresql_and_together_on_sqlite(
+    app: FastAPI, backend: Backend
+) -> None:
+    db = app.state.db
+    async with db.transaction() as session:
+        await session.execute(text("CREATE TABLE IF NOT EXISTS kino_probe (id INTEGER)"))
+        await session.execute(text("DELETE FROM kino_probe"))
+    with pytest.raises(DBAPIError):
+        await _insert_then_fail(db)
+    async with db.transaction() as session:
+        stored = (await session.execute(text("SELECT id FROM kino_probe"))).scalars()
+        # On PostgreSQL the first statement committed by itself; on SQLite the failure rolled
+        # back the transaction both were in.
+        assert list(stored) == ([] if backend.is_sqlite else [1])
+        await session.execute(text("DROP TABLE kino_probe"))
+
+
+async def _insert_then_fail(db: Database) -> None:
+    async with db.statements() as session:
+        await session.execute(text("INSERT INTO kino_probe (id) VALUES (1)"))
+        await session.execute(text("INSERT INTO no_such_table (id) VALUES (2)"))

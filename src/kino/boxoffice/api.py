@@ -33,7 +33,7 @@ from kino.boxoffice.schemas import (
 )
 from kino.boxoffice.showtimes import ShowtimeFilters
 from kino.core.errors import InvalidInput
-from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
+from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath, statements_commit_alone
 from kino.core.pagination import Page, Paging
 from kino.core.routing import GatedRouter
 from kino.identity.dependencies import CurrentUser, OptionalUser, StaffUser, is_staff
@@ -252,6 +252,7 @@ async def cancel_showtime(
 
 
 @holds_router.post("/showtimes/{showtime_id}/holds", status_code=CREATED)
+@statements_commit_alone  # a sale's busiest path: the hold itself is one statement
 async def hold_seats(
     showtime_id: IdPath,
     body: HoldCreate,

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Delete,
     Select,
     Table,
-    TextClause,
     TextualSelect,
     Uuid,
     bindparam,
@@ -36,6 +35,9 @@ from kino.catalog.models import Movie
 from kino.core.db import UTCDateTime
 
 LOCK_TIMEOUT_MS = 2000
+# The SQLSTATEs of ``kino_refuse_hold`` (migration 0011)
+SEATS_TAKEN = "KH001"
+ANOTHER_LIVE_HOLD = "KH002"
 
 
 def _table(model: Any) -> Table:
@@ -68,13 +70,11 @@ class HoldStatements:
     take_claims_replacing: Any
     # showtime_id, hold_id, seat_ids → deletes those claims of the hold
     drop_claims: Delete
-    # PostgreSQL only, ``drop_claims`` and then ``delete_hold`` of ``old_hold_id`` in one
-    # statement: what a replacement leaves behind
-    drop_replaced: TextClause | None
-    # PostgreSQL only, ``mark_replaced``, ``insert_hold`` and ``take_claims_replacing`` in one
-    # statement (one round trip): showtime_id, user_id, now, expires_at, seat_ids (ascending),
-    # replacing (or None) → one row (hold_id, replaced, seat_ids): the new hold's id or None,
-    # the id of the hold it replaces if that was live, and the seats it now has
+    # PostgreSQL only, the whole hold in one statement that commits on its own: showtime_id,
+    # user_id, now, expires_at, seat_ids (the wanted and the replaced hold's, ascending), wanted,
+    # replacing (or None) → one row (hold_id, replaced, seat_ids): the new hold's id, the id of
+    # the hold it replaced (deleted, with its claims not wanted any more) if that was live, and
+    # the seats it now has; or an error with SQLSTATE ``SEATS_TAKEN`` or ``ANOTHER_LIVE_HOLD``
     hold_with_claims: Any | None
     # hold_id → (user_id, seat_id) per claim of the hold, locked
     lock_hold: Select[Any]
@@ -114,7 +114,6 @@ def hold_statements(dialect: str) -> HoldStatements:
             CLAIMS.c.hold_id == bindparam("hold_id"),
             CLAIMS.c.seat_id.in_(bindparam("seat_ids", expanding=True)),
         ),
-        drop_replaced=_drop_replaced() if dialect == "postgresql" else None,
         hold_with_claims=_hold_with_claims() if dialect == "postgresql" else None,
     )
 
@@ -170,7 +169,6 @@ def _showtime_and_seats(dialect: str) -> Select[Any]:
             CLAIMS.c.ticket_id.label("claim_ticket_id"),
             CLAIMS.c.expires_at.label("claim_expires_at"),
             *_live_hold_columns(dialect),
-            *lock_timeout_column(dialect),
         )
         .select_from(
             SHOWTIMES.join(MOVIES, MOVIES.c.id == SHOWTIMES.c.movie_id)
@@ -200,21 +198,30 @@ def seat_id_set(value: Sequence[int] | str | None) -> set[int]:
 
 
 def _hold_with_claims() -> TextualSelect:
-    """The replaced hold marked, the new hold and its claims, in one statement. Each part reads
-    the one before: the new hold is inserted from a count of the marked ones, so the old hold is
-    out of the one-live-hold index before the new one goes in (rule 6), and the claims get the
-    new hold's id. The claims are inserted in the order of ``seat_ids``, ascending, and taken on
-    the terms of ``_take_claims``: free, expired, or the replaced hold's."""
+    """The whole hold in one statement, all or nothing, so it can commit on its own: no BEGIN
+    and COMMIT round trips around it.
+
+    Each part reads the one before. The replaced hold is deleted first (its row locked before
+    its claims, rule 4), so it is out of the one-live-hold index before the new hold goes in
+    (rule 6). The claims are then inserted in the order of ``seat_ids``: the wanted seats and
+    the replaced hold's, ascending, taken on the terms of ``_take_claims`` (free, expired, or
+    the replaced hold's). A replaced hold's seat that is not wanted any more is only locked
+    there, in its turn (its claim keeps the old hold), and the old hold's cascade deletes it
+    when the statement ends. The lock timeout is set before any of it. Last, when a wanted seat
+    was not taken, or the user has another live hold (the new one was not inserted),
+    ``kino_refuse_hold`` (migration 0011) raises, which undoes the whole statement."""
     statement = text(
         """
-        WITH old_hold AS (
-            UPDATE seat_holds SET replaced = true
+        WITH setting AS (
+            SELECT set_config('lock_timeout', :lock_timeout, true) AS lock_timeout
+        ), old_hold AS (
+            DELETE FROM seat_holds
             WHERE id = :replacing AND NOT replaced
             RETURNING id
         ), new_hold AS (
             INSERT INTO seat_holds (showtime_id, user_id, created_at, expires_at, replaced)
             SELECT :showtime_id, :user_id, :now, :expires_at, false
-            FROM (SELECT count(*) FROM old_hold) AS marked
+            FROM (SELECT count(*) FROM old_hold) AS dropped, setting
             ON CONFLICT DO NOTHING
             RETURNING id
         ), taken AS (
@@ -223,44 +230,47 @@ def _hold_with_claims() -> TextualSelect:
             FROM new_hold, unnest(:seat_ids) WITH ORDINALITY AS seat (id, position)
             ORDER BY seat.position
             ON CONFLICT (showtime_id, seat_id) DO UPDATE
-            SET hold_id = excluded.hold_id,
-                expires_at = excluded.expires_at,
-                claimed_at = excluded.claimed_at
+            SET hold_id = CASE WHEN excluded.seat_id = ANY(:wanted)
+                    THEN excluded.hold_id ELSE seat_claims.hold_id END,
+                expires_at = CASE WHEN excluded.seat_id = ANY(:wanted)
+                    THEN excluded.expires_at ELSE seat_claims.expires_at END,
+                claimed_at = CASE WHEN excluded.seat_id = ANY(:wanted)
+                    THEN excluded.claimed_at ELSE seat_claims.claimed_at END
             WHERE seat_claims.expires_at <= :now OR seat_claims.hold_id = :replacing
-            RETURNING seat_id
+            RETURNING seat_id, hold_id
+        ), outcome AS (
+            SELECT
+                (SELECT id FROM new_hold) AS hold_id,
+                (SELECT id FROM old_hold) AS replaced,
+                ARRAY(
+                    SELECT seat_id FROM taken WHERE hold_id = (SELECT id FROM new_hold)
+                    ORDER BY seat_id
+                ) AS seat_ids
         )
-        SELECT
-            (SELECT id FROM new_hold) AS hold_id,
-            (SELECT id FROM old_hold) AS replaced,
-            ARRAY(SELECT seat_id FROM taken) AS seat_ids
+        SELECT hold_id, replaced, seat_ids
+        FROM outcome
+        WHERE CASE
+            WHEN hold_id IS NULL THEN kino_refuse_hold(:another_hold, '{}')
+            WHEN NOT :wanted <@ seat_ids THEN kino_refuse_hold(
+                :seats_taken,
+                ARRAY(SELECT unnest(CAST(:wanted AS bigint[])) EXCEPT SELECT unnest(seat_ids))
+            )
+            ELSE true
+        END
         """
     )
     return statement.bindparams(
+        bindparam("lock_timeout", f"{LOCK_TIMEOUT_MS}ms"),
         bindparam("showtime_id", type_=BigInteger),
         bindparam("user_id", type_=Uuid),
         bindparam("now", type_=UTCDateTime),
         bindparam("expires_at", type_=UTCDateTime),
         bindparam("seat_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("wanted", type_=postgresql.ARRAY(BigInteger)),
         bindparam("replacing", type_=BigInteger),
+        bindparam("another_hold", ANOTHER_LIVE_HOLD),
+        bindparam("seats_taken", SEATS_TAKEN),
     ).columns(hold_id=BigInteger, replaced=BigInteger, seat_ids=postgresql.ARRAY(BigInteger))
-
-
-def _drop_replaced() -> TextClause:
-    statement = text(
-        """
-        WITH dropped AS (
-            DELETE FROM seat_claims
-            WHERE showtime_id = :showtime_id AND hold_id = :hold_id AND seat_id = ANY(:seat_ids)
-        )
-        DELETE FROM seat_holds WHERE id = :old_hold_id
-        """
-    )
-    return statement.bindparams(
-        bindparam("showtime_id", type_=BigInteger),
-        bindparam("hold_id", type_=BigInteger),
-        bindparam("seat_ids", type_=postgresql.ARRAY(BigInteger)),
-        bindparam("old_hold_id", type_=BigInteger),
-    )
 
 
 def _take_claims(dialect: str, *, replacing: bool) -> Any:

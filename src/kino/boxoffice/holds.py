@@ -12,8 +12,9 @@ The rules of ``seat_claims``
    being replaced> RETURNING seat_id``. A free seat gets a new row; an expired claim is taken
    over in place (the "delete the expired claim, insert mine" of the design, in one step); any
    other claim is left alone, and its seat is missing from what the statement returns. A hold
-   gets all its seats or none: when one is missing, the transaction is rolled back and the
-   caller told which seats were taken (409 ``seats_unavailable``). A seat the hold's first
+   gets all its seats or none: when one is missing, the hold is undone (on PostgreSQL by the
+   statement itself, elsewhere by rolling back the transaction) and the caller told which
+   seats were taken (409 ``seats_unavailable``). A seat the hold's first
    query already sees taken is refused before anything is written (``_claimed_by_another``):
    under a rush most attempts are refusals, and each then costs no insert to roll back.
 4. Lock order. PostgreSQL's ON CONFLICT DO UPDATE locks every conflicting row it meets (even
@@ -27,11 +28,18 @@ The rules of ``seat_claims``
    seat locked for longer than that (a sale that is taking its time) is reported as
    unavailable rather than keeping the buyer waiting.
 6. One live hold per user and showtime (a partial unique index). A new hold replaces the old:
-   the old row is marked ``replaced`` (which takes it out of that index), the new one inserted,
-   and the old hold's seats go into the same sorted statement as the new ones, so seats kept
-   from the old hold are never free in between; old seats no longer wanted are then dropped,
-   and the old hold deleted. On SQLite, the first write of a transaction takes the database's
-   single write lock, so all of this is serialized there anyway.
+   the old row leaves that index first (deleted on PostgreSQL, marked ``replaced`` on SQLite),
+   the new one is inserted, and the old hold's seats go into the same sorted statement as the
+   new ones, so seats kept from the old hold are never free in between; old seats no longer
+   wanted are then dropped, and the old hold deleted. On SQLite, the first write of a
+   transaction takes the database's single write lock, so all of this is serialized there
+   anyway.
+7. On PostgreSQL all of a hold's writes are one statement (``hold_statements``'s
+   ``hold_with_claims``), and the hold endpoint runs without a transaction around its
+   statements (``statements_commit_alone``): the caller's lookup, the first query and that
+   statement each commit on their own, three round trips in all, where BEGIN and COMMIT made
+   five or six. Nothing is lost by it: the first query only decides refusals, and the
+   statement takes its seats on its own terms.
 
 The statements of holds and releases are built once per dialect in ``hold_statements.py``.
 
@@ -69,7 +77,13 @@ from kino.boxoffice.errors import (
     ShowtimeStarted,
     UnknownSeats,
 )
-from kino.boxoffice.hold_statements import hold_statements, lock_timeout_column, seat_id_set
+from kino.boxoffice.hold_statements import (
+    ANOTHER_LIVE_HOLD,
+    SEATS_TAKEN,
+    hold_statements,
+    lock_timeout_column,
+    seat_id_set,
+)
 from kino.boxoffice.models import (
     Seat,
     SeatClaim,
@@ -81,7 +95,7 @@ from kino.boxoffice.models import (
 from kino.boxoffice.schemas import HoldRead
 from kino.boxoffice.write_turns import take_write_turn
 from kino.catalog.models import MovieStatus
-from kino.core.db import utcnow
+from kino.core.db import commits_each_statement, utcnow
 from kino.identity.models import User
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
@@ -155,6 +169,9 @@ async def hold_seats(
             _NewHold(user.id, showtime_id, now, now + timedelta(seconds=hold_seconds), wanted),
             showtime,
         )
+    except _SeatsTaken as refusal:
+        taken = [seat.name for seat in seats if seat.seat_id in refusal.seat_ids]
+        raise SeatsUnavailable(taken) from None
     except DBAPIError as error:
         raise _busy(error, [seat.name for seat in seats]) from None
     taken = [seat.name for seat in seats if seat.seat_id not in got]
@@ -183,9 +200,8 @@ async def _showtime_and_seats(
     include_drafts: bool,
 ) -> tuple[_ShowtimeForSale, list[Any]]:
     """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
-    order (422 for a name the hall lacks), with the user's live hold for it. One query, which
-    also sets the lock timeout: a hold is a handful of statements, and each saved round trip
-    shows under load."""
+    order (422 for a name the hall lacks), with the user's live hold for it. One query: a hold
+    is a handful of statements, and each saved round trip shows under load."""
     statement = hold_statements(_dialect(session)).showtime_and_seats
     parameters = {"showtime_id": showtime_id, "user_id": user_id, "names": list(names)}
     rows = (await session.execute(statement, parameters)).all()
@@ -284,17 +300,7 @@ async def _insert_hold(
     elsewhere."""
     statements = hold_statements(_dialect(session))
     if statements.hold_with_claims is not None:
-        parameters = {
-            "showtime_id": hold.showtime_id,
-            "user_id": hold.user_id,
-            "now": hold.now,
-            "expires_at": hold.expires_at,
-            "seat_ids": list(seat_ids),
-            "replacing": replacing,
-        }
-        row = (await session.execute(statements.hold_with_claims, parameters)).one()
-        got = set(row.seat_ids) if row.hold_id is not None else set()
-        return row.hold_id, row.replaced, got
+        return await _hold_in_one_statement(session, hold, seat_ids, replacing)
     replaced = None
     if replacing is not None:
         marking = {"hold_id": replacing}
@@ -310,6 +316,49 @@ async def _insert_hold(
         return None, replaced, set()
     got = await _take_claims(session, hold, hold_id, seat_ids, replaced)
     return hold_id, replaced, got
+
+
+class _SeatsTaken(Exception):
+    """The one-statement hold was refused (and undone) for these seats."""
+
+    def __init__(self, seat_ids: set[int]) -> None:
+        super().__init__(seat_ids)
+        self.seat_ids = seat_ids
+
+
+async def _hold_in_one_statement(
+    session: AsyncSession, hold: _NewHold, seat_ids: Sequence[int], replacing: int | None
+) -> tuple[int | None, int | None, set[int]]:
+    """PostgreSQL: ``_insert_hold`` as one statement, all or nothing, which takes the seats and
+    also deletes the replaced hold with its claims not wanted any more. Raises ``_SeatsTaken``
+    when a wanted seat is not free; returns no hold id when the user has another live hold. In
+    a transaction (not the endpoint's own statements), that refusal is kept to a savepoint."""
+    parameters = {
+        "showtime_id": hold.showtime_id,
+        "user_id": hold.user_id,
+        "now": hold.now,
+        "expires_at": hold.expires_at,
+        "seat_ids": list(seat_ids),
+        "wanted": sorted(hold.seat_ids),
+        "replacing": replacing,
+    }
+    statement = hold_statements(_dialect(session)).hold_with_claims
+    assert statement is not None
+    try:
+        if not commits_each_statement(session):
+            async with session.begin_nested():
+                row = (await session.execute(statement, parameters)).one()
+        else:
+            row = (await session.execute(statement, parameters)).one()
+    except DBAPIError as error:
+        code = getattr(error.orig, "sqlstate", None)
+        if code == ANOTHER_LIVE_HOLD:
+            return None, None, set()
+        if code == SEATS_TAKEN:
+            detail = getattr(error.orig and error.orig.__cause__, "detail", None) or ""
+            raise _SeatsTaken({int(part) for part in detail.split(",") if part}) from None
+        raise
+    return row.hold_id, row.replaced, set(row.seat_ids)
 
 
 async def _take_claims(
@@ -345,12 +394,10 @@ async def _drop_old_hold(
     old hold itself, which has no claims left."""
     statements = hold_statements(_dialect(session))
     seats = {"showtime_id": showtime_id, "hold_id": hold_id, "seat_ids": sorted(unwanted)}
-    if statements.drop_replaced is not None:
-        await session.execute(statements.drop_replaced, {**seats, "old_hold_id": old_hold_id})
-        return
     if unwanted:
         await session.execute(statements.drop_claims, seats)
-    await session.execute(statements.delete_hold, {"hold_id": old_hold_id})
+    if statements.hold_with_claims is None:  # that statement deleted the old hold already
+        await session.execute(statements.delete_hold, {"hold_id": old_hold_id})
 
 
 # ---------------------------------------------------------------------------- reading, releasing

@@ -99,6 +99,15 @@ def is_sqlite(engine: AsyncEngine | Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+COMMITS_EACH_STATEMENT = "kino.commits_each_statement"
+
+
+def commits_each_statement(session: AsyncSession) -> bool:
+    """Whether the session is one of ``Database.statements``: no transaction around its
+    statements, so one that fails undoes only itself."""
+    return bool(session.info.get(COMMITS_EACH_STATEMENT))
+
+
 class Database:
     """The engine and the session factory of one process."""
 
@@ -120,6 +129,22 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[AsyncSession]:
+        """A session whose every statement commits on its own, with no BEGIN and COMMIT round
+        trips around them: for work whose writes are one statement, all or nothing, and whose
+        reads before it need no common snapshot. Only on PostgreSQL; elsewhere (SQLite, where a
+        write takes the database's one write lock) a ``transaction`` as usual."""
+        if self.dialect != "postgresql":
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                session.info[COMMITS_EACH_STATEMENT] = True
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
