@@ -45,7 +45,6 @@ from kino.catalog.models import (
     movie_genres,
 )
 from kino.catalog.naming import SlugAllocator, slugify, sort_title
-from kino.catalog.reads import DriverRead
 from kino.catalog.schemas import (
     CreditRead,
     CreditWrite,
@@ -65,6 +64,7 @@ from kino.catalog.search import SearchIndex
 from kino.core.cache import Cache
 from kino.core.errors import Conflict, InvalidInput, NotFound
 from kino.core.pagination import Page, PageParams
+from kino.core.reads import DriverRead
 
 # How many ranked search hits a filtered, paged search list considers.
 SEARCH_WINDOW = 1000

@@ -9,10 +9,10 @@ from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kino.catalog.models import Person
-from kino.catalog.reads import DriverRead
 from kino.catalog.schemas import PersonSummary, SearchResults
 from kino.catalog.search import SearchIndex
 from kino.catalog.service import MAX_IDS_PER_READ, movie_summaries
+from kino.core.reads import DriverRead
 
 
 async def search_catalog(

@@ -1,11 +1,16 @@
-"""Catalog reads straight through the database driver, in the session's transaction.
+"""Hot reads straight through the database driver, on the session's connection.
 
-SQLAlchemy's execution path costs more than the catalog's reads themselves: on SQLite each
+SQLAlchemy's execution path costs more than the busiest reads themselves (a catalog page, the
+caller's user row): on SQLite each
 statement is four hops to aiosqlite's thread (cursor, execute, fetch, close), each a wait for the
 thread and the GIL; on PostgreSQL, SQLAlchemy's result machinery per row. A ``DriverRead`` is a
 Core SELECT compiled once per engine; it runs in one call to the driver (aiosqlite's
 ``execute_fetchall``, asyncpg's ``fetch`` with its prepared-statement cache), with the column
 types' bind and result conversions applied as SQLAlchemy would (dates on SQLite, enums).
+
+The driver is not told about a transaction SQLAlchemy has not started on it yet (both start one
+lazily, at their first statement): a read that comes first in a request runs on its own, with a
+snapshot of its own. That suits reads that need no common snapshot with what follows.
 """
 
 from __future__ import annotations
