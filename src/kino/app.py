@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.sqlalchemy_url)
+    app.state.db = Database(settings.sqlalchemy_url, pool_size=settings.database_pool_size)
     app.state.mailer = create_mailer(settings)
     app.state.payments = create_payment_provider(settings)
     app.state.limiter = create_rate_limiter(settings)

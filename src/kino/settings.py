@@ -23,6 +23,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     database_url: str | None = None
+    # Connections each process keeps open to the database, as many again in a burst. About the
+    # requests a worker has in flight at once: a connection opened and closed per burst costs a
+    # server process, a handshake and every prepared statement again.
+    database_pool_size: int = Field(default=32, ge=1, le=500)
     storage_url: str | None = None
     redis_url: str | None = None
     broker_url: str | None = None

@@ -64,12 +64,15 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """The engine for ``url``, keeping ``pool_size`` connections (and opening as many again
+    when more are asked for at once)."""
+    pool = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    engine = create_async_engine(url, echo=echo, **pool)
     event.listen(engine.sync_engine, "checkout", _drop_closed_connection)
     return engine
 
@@ -111,8 +114,8 @@ def commits_each_statement(session: AsyncSession) -> bool:
 class Database:
     """The engine and the session factory of one process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        self.engine = create_engine(url, echo=echo)
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
