@@ -3,8 +3,6 @@ identity service's rules."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -12,6 +10,10 @@ from fastapi import FastAPI
 from kino.identity.models import Role
 from tests.factories import SignedIn, make_user
 from tests.web.conftest import flash_of, post_form, sign_in
+
+# A fixed id rather than a random one: every process of a parallel run (pytest -n) must collect
+# the same test ids.
+NO_SUCH_USER = "5f0c2b7e-9a41-4c3d-8e6f-2d1b0a9c8e7f"
 
 
 @pytest.fixture
@@ -137,8 +139,8 @@ async def test_a_post_without_the_csrf_token_changes_nothing(
 @pytest.mark.parametrize(
     ("path", "fields", "status"),
     [
-        (f"/admin/users/{uuid.uuid4()}/role", {"role": "manager"}, 404),
-        (f"/admin/users/{uuid.uuid4()}/deactivate", {}, 404),
+        (f"/admin/users/{NO_SUCH_USER}/role", {"role": "manager"}, 404),
+        (f"/admin/users/{NO_SUCH_USER}/deactivate", {}, 404),
         ("/admin/users/42/deactivate", {}, 404),
         ("/admin/users/{viewer}/role", {"role": "emperor"}, 422),
     ],
