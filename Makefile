@@ -31,8 +31,13 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
+# pytest's processes (pytest-xdist): `auto` is one per CPU, at most 8 (each takes two of Redis's
+# 16 databases, tests/parallel.py); PYTEST_WORKERS=0 runs every test in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_DIST ?= loadfile
+
 pytest: $(INSTALLED) $(NODE_MODULES) nginx chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist $(PYTEST_DIST)
 
 # tests/playback/test_nginx.py runs deploy/nginx under a real nginx (Debian's nginx-light has
 # secure_link; newer releases have only the nginx package).

@@ -3,7 +3,9 @@
 Each test runs in both modes: ``embedded`` (SQLite, in-process limits, files) and, when
 ``KINO_TEST_DATABASE_URL`` / ``KINO_TEST_REDIS_URL`` are set (CI sets them), ``distributed``
 (PostgreSQL, Redis, and S3 storage on moto's S3 server over HTTP, a fresh bucket per test). The
-schema is migrated once per mode with Alembic; each test then starts from empty tables.
+schema is migrated once per mode with Alembic; each test then starts from empty tables. In a
+parallel run (``pytest -n``) each process has a database and Redis numbers of its own
+(tests/parallel.py).
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ from kino.core.db import create_engine
 from kino.core.migrate import upgrade
 from kino.identity import passwords
 from kino.settings import Settings
+from tests.parallel import create_worker_database, worker_database_url, worker_redis_url
 from tests.s3_server import S3TestServer, running_s3_server
 
-TEST_DATABASE_URL = os.environ.get("KINO_TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("KINO_TEST_REDIS_URL")
+BASE_DATABASE_URL = os.environ.get("KINO_TEST_DATABASE_URL")
+BASE_REDIS_URL = os.environ.get("KINO_TEST_REDIS_URL")
+# This process's own: the same as the base ones unless pytest runs in parallel.
+TEST_DATABASE_URL = worker_database_url(BASE_DATABASE_URL) if BASE_DATABASE_URL else None
+TEST_REDIS_URL = worker_redis_url(BASE_REDIS_URL) if BASE_REDIS_URL else None
 MODES = ["embedded", "distributed"]
 
 
@@ -65,8 +71,9 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         template = tmp_path_factory.mktemp("sqlite") / "template.db"
         upgrade(f"sqlite+aiosqlite:///{template}")
         return Backend("embedded", "", None, template)
-    if not TEST_DATABASE_URL or not TEST_REDIS_URL:
+    if not BASE_DATABASE_URL or not TEST_DATABASE_URL or not TEST_REDIS_URL:
         pytest.skip("KINO_TEST_DATABASE_URL and KINO_TEST_REDIS_URL are not set (CI sets them)")
+    create_worker_database(BASE_DATABASE_URL)
     _reset_postgres(TEST_DATABASE_URL)
     upgrade(TEST_DATABASE_URL)
     return Backend("distributed", TEST_DATABASE_URL, TEST_REDIS_URL)

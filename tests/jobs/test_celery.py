@@ -1,8 +1,9 @@
 """Distributed mode: real `kino worker` processes (Celery, Redis broker) run the jobs the app
 enqueues, and a job whose worker is killed mid-run is completed by the next worker.
 
-The broker is a Redis database of its own: KINO_TEST_REDIS_URL's number + 8, so that runs on
-other databases (CI's 0, a colleague's) do not share messages.
+The broker is a Redis database of its own: the test Redis database's number + 8, so that runs
+on other databases (CI's 0, a colleague's, another process of a parallel run) do not share
+messages.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Real `kino worker` processes for tests: a Celery broker on a Redis database of its own
-(KINO_TEST_REDIS_URL's number + 8, so runs on other databases do not share messages), an app
-that enqueues to it, and workers that are always killed when the test ends."""
+(the test Redis database's number + 8, so runs on other databases, and the other processes of a
+parallel run, do not share messages), an app that enqueues to it, and workers that are always
+killed when the test ends."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from kino.app import create_app, dispose
 from kino.jobs.queue import CeleryJobQueue
 from kino.settings import Settings
 from tests.conftest import TEST_REDIS_URL
+from tests.parallel import BROKER_DB_OFFSET
 
 KINO = Path(sys.executable).parent / "kino"
 REPOSITORY = Path(__file__).resolve().parents[2]
-BROKER_DB_OFFSET = 8
 # The worker's own timing: quick heartbeats, a stale threshold short enough for tests yet long
 # enough for a heartbeat to arrive while ffmpeg loads both cores, and frequent sweeps, so a
 # killed worker's job is taken over within seconds.
