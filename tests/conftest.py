@@ -164,6 +164,8 @@ async def settings(backend: Backend, tmp_path: Path, request: pytest.FixtureRequ
         environment="test",
         log_format="console",
         log_level="WARNING",
+        # Two test processes share PostgreSQL's 100 connections, with apps of their own.
+        database_pool_size=8,
     )
 
 
