@@ -1,12 +1,13 @@
 """Seat holds under load: holds per second and latency, next to a bare FastAPI endpoint.
 
-    python -m bench.boxoffice [--engines sqlite,postgresql] [--seconds 10] [--runs 2]
+    python -m bench.boxoffice [--engines sqlite,postgresql] [--seconds 10] [--runs 2] [--warmup 3]
         [--pg-database NAME] [--redis-url URL] [--release]
 
 For each engine it makes a fresh database (bench/.data/boxoffice-sqlite, or the PostgreSQL
 database kino_bench_boxoffice), starts `kino serve` with the same worker count as the baseline
 (2, for a 2-core machine; with --redis-url the PostgreSQL run is the distributed mode), and
-seeds through the API a cinema with a 400-seat hall and a showtime per run. Then wrk drives 64
+seeds through the API a cinema with a 400-seat hall and a showtime per run. After a warm-up
+load that is not measured (the server's connections opened, its statements prepared), wrk drives 64
 buyers at once (one thread, one connection and one access token each): a buyer holds 1 to 4
 random seats, and holds again, and again: each new hold replaces the buyer's previous one (as
 a buyer changing their mind does), so the hall never fills. With --release a buyer releases
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--engines", default="postgresql,sqlite")
     parser.add_argument("--seconds", type=int, default=10, help="load per run")
     parser.add_argument("--runs", type=int, default=2, help="runs per engine")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load not measured")
     parser.add_argument("--buyers", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="server processes, both apps")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL to create the DB on")
@@ -131,6 +133,9 @@ def main() -> None:
         with server(command, env=env, health_url=f"{base}/healthz") as kino:
             tokens = asyncio.run(buyer_tokens(env, args.buyers))
             movie_id, hall_id = seed_hall(base, tokens.manager)
+            if args.warmup:  # connections opened, statements prepared: a server as it runs
+                showtime_id = seed_showtime(base, tokens.manager, movie_id, hall_id, 0)
+                drive(base, tokens.buyers, showtime_id, replace_seconds(args, args.warmup))
             for run in range(1, args.runs + 1):
                 showtime_id = seed_showtime(base, tokens.manager, movie_id, hall_id, run)
                 cpu_before = cpu_seconds(kino.pid)
@@ -318,6 +323,10 @@ def drive(base: str, tokens: list[str], showtime_id: int, args: argparse.Namespa
         raise RuntimeError(f"wrk failed: {finished.stderr or finished.stdout}")
     line = next(line for line in finished.stdout.splitlines() if line.startswith("WRK_JSON "))
     return HoldLoad(**json.loads(line.removeprefix("WRK_JSON ")))
+
+
+def replace_seconds(args: argparse.Namespace, seconds: int) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), "seconds": seconds})
 
 
 def print_row(
