@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from kino.app import create_app, dispose
 from kino.settings import Settings
 
 
@@ -46,3 +49,19 @@ def test_settings_come_from_kino_environment_variables(
     settings = Settings()
     assert settings.data_dir == tmp_path
     assert settings.public_url == "https://kino.example"
+
+
+async def test_each_process_keeps_the_database_connections_it_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KINO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KINO_DATABASE_POOL_SIZE", "5")
+    app = create_app(Settings())
+    try:
+        pool: Any = app.state.db.engine.pool
+        assert pool.size() == 5
+    finally:
+        await dispose(app)
+    monkeypatch.setenv("KINO_DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        Settings()
