@@ -18,9 +18,11 @@ from sqlalchemy import (
     BigInteger,
     Delete,
     Select,
+    String,
     Table,
     TextualSelect,
     Uuid,
+    any_,
     bindparam,
     delete,
     func,
@@ -33,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kino.boxoffice.models import Seat, SeatClaim, SeatHold, Showtime
 from kino.catalog.models import Movie
 from kino.core.db import UTCDateTime
+from kino.core.reads import DriverRead
 
 LOCK_TIMEOUT_MS = 2000
 # The SQLSTATEs of ``kino_refuse_hold`` (migration 0011)
@@ -55,8 +58,10 @@ MOVIES = _table(Movie)
 @dataclass(frozen=True)
 class HoldStatements:
     # showtime_id, user_id, names → the showtime (one row per seat found, with its claim if any,
-    # or one row without a seat), with the user's live hold for it and that hold's seats
+    # or one row without a seat), with the user's live hold for it and that hold's seats; run
+    # through the driver on PostgreSQL (``showtime_and_seats_read``)
     showtime_and_seats: Select[Any]
+    showtime_and_seats_read: DriverRead | None
     # showtime_id, user_id → one row: the user's live hold for the showtime (``live_hold_id``,
     # or None) and its seats (``live_hold_seat_ids``), as ``showtime_and_seats`` reads them
     live_hold: Select[Any]
@@ -84,8 +89,10 @@ class HoldStatements:
 
 @cache
 def hold_statements(dialect: str) -> HoldStatements:
+    showtime_and_seats = _showtime_and_seats(dialect)
     return HoldStatements(
-        showtime_and_seats=_showtime_and_seats(dialect),
+        showtime_and_seats=showtime_and_seats,
+        showtime_and_seats_read=DriverRead(showtime_and_seats) if dialect == "postgresql" else None,
         live_hold=select(*_live_hold_columns(dialect)),
         mark_replaced=update(HOLDS)
         .where(HOLDS.c.id == bindparam("hold_id"), ~HOLDS.c.replaced)
@@ -146,10 +153,14 @@ def _live_hold_columns(dialect: str) -> list[Any]:
 def _showtime_and_seats(dialect: str) -> Select[Any]:
     """Also reads each seat's claim, if any, and the user's live hold for the showtime and its
     seats: a new hold replaces it, and knowing it here saves the round trips of finding it out
-    by a failed insert."""
-    seats_asked_for = (SEATS.c.hall_id == SHOWTIMES.c.hall_id) & SEATS.c.name.in_(
-        bindparam("names", expanding=True)
-    )
+    by a failed insert. On PostgreSQL the names are one array parameter, so the statement's
+    text is the same whatever their number (``DriverRead`` runs it)."""
+    if dialect == "postgresql":
+        names = any_(bindparam("names", type_=postgresql.ARRAY(String)))
+        named = SEATS.c.name == names
+    else:
+        named = SEATS.c.name.in_(bindparam("names", expanding=True))
+    seats_asked_for = (SEATS.c.hall_id == SHOWTIMES.c.hall_id) & named
     return (
         select(
             SHOWTIMES.c.hall_id,

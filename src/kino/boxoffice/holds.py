@@ -202,9 +202,13 @@ async def _showtime_and_seats(
     """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
     order (422 for a name the hall lacks), with the user's live hold for it. One query: a hold
     is a handful of statements, and each saved round trip shows under load."""
-    statement = hold_statements(_dialect(session)).showtime_and_seats
+    statements = hold_statements(_dialect(session))
     parameters = {"showtime_id": showtime_id, "user_id": user_id, "names": list(names)}
-    rows = (await session.execute(statement, parameters)).all()
+    rows: Sequence[Any]
+    if statements.showtime_and_seats_read is not None:
+        rows = await statements.showtime_and_seats_read.records(session, **parameters)
+    else:
+        rows = (await session.execute(statements.showtime_and_seats, parameters)).all()
     if not rows or (rows[0].movie_status is not MovieStatus.PUBLISHED and not include_drafts):
         raise ShowtimeNotFound(showtime_id)
     first = rows[0]

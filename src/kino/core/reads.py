@@ -16,6 +16,7 @@ snapshot of its own. That suits reads that need no common snapshot with what fol
 from __future__ import annotations
 
 import enum
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,13 @@ class DriverRead:
     def __init__(self, statement: SelectBase) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        keys = list(statement.selected_columns.keys())
+        self._record: Any = namedtuple("Record", keys, rename=True)  # type: ignore[misc]
+
+    async def records(self, session: AsyncSession, **values: Any) -> list[Any]:
+        """``rows`` with each row's columns also by name, as the statement labels them."""
+        make = self._record._make
+        return [make(row) for row in await self.rows(session, **values)]
 
     async def rows(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
         connection = await session.connection()
