@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -348,11 +349,10 @@ async def _hold_in_one_statement(
     }
     statement = hold_statements(_dialect(session)).hold_with_claims
     assert statement is not None
+    # Alone, a refused statement undoes only itself; in a caller's transaction, a savepoint.
+    scope: Any = nullcontext() if commits_each_statement(session) else session.begin_nested()
     try:
-        if not commits_each_statement(session):
-            async with session.begin_nested():
-                row = (await session.execute(statement, parameters)).one()
-        else:
+        async with scope:
             row = (await session.execute(statement, parameters)).one()
     except DBAPIError as error:
         code = getattr(error.orig, "sqlstate", None)

@@ -209,7 +209,6 @@ async def user_for_access_token(
     return user
 
 
-_USER_COLUMNS = tuple(column.key for column in User.__table__.c)
 _USER_BY_ID = DriverRead(
     select(*User.__table__.c).where(User.__table__.c.id == bindparam("user_id"))
 )
@@ -222,10 +221,10 @@ async def _user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     known = session.identity_map.get(identity_key(User, user_id))
     if isinstance(known, User):
         return known
-    rows = await _USER_BY_ID.rows(session, user_id=user_id)
-    if not rows:
+    records = await _USER_BY_ID.records(session, user_id=user_id)
+    if not records:
         return None
-    user = User(**dict(zip(_USER_COLUMNS, rows[0], strict=True)))
+    user = User(**records[0]._asdict())
     make_transient_to_detached(user)  # as if loaded: no pending changes, no INSERT
     session.add(user)
     return user
