@@ -10,7 +10,6 @@ due, and running jobs abandoned by a process that died, the first time at start)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 
@@ -19,7 +18,7 @@ import structlog
 from kino.core.db import Database, utcnow
 from kino.jobs import lifecycle
 from kino.jobs.registry import load_handlers
-from kino.jobs.runner import run_job
+from kino.jobs.runner import run_job, set_within
 from kino.settings import Settings
 
 log = structlog.get_logger("kino.jobs")
@@ -87,8 +86,7 @@ class WorkerPool:
                     self._start_job(job_id)
                 if next_due is not None:
                     wait = min(wait, next_due)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await set_within(self._wake, wait)
 
     async def _runnable(self, limit: int) -> tuple[list[int], float | None]:
         """Jobs to start now, and how soon a waiting retry becomes due."""

@@ -27,6 +27,7 @@ __all__ = [
     "TransientJobError",
     "retry_delay",
     "run_job",
+    "set_within",
 ]
 
 log = structlog.get_logger("kino.jobs")
@@ -115,7 +116,7 @@ async def _keep_alive(
 ) -> None:
     """Every heartbeat interval until ``done``: write the pending progress and the heartbeat,
     and notice a cancel request, or that the job is no longer ours."""
-    while not await _set_within(done, settings.job_heartbeat_seconds):
+    while not await set_within(done, settings.job_heartbeat_seconds):
         try:
             await ctx.flush()
             cancel_requested = await lifecycle.heartbeat(db, claim)
@@ -130,7 +131,8 @@ async def _keep_alive(
             ctx.cancelled.set()
 
 
-async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+async def set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Waits up to ``seconds`` for ``event``; whether it is set."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
     return event.is_set()
