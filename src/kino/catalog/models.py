@@ -171,3 +171,18 @@ class CatalogVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     token: Mapped[int] = mapped_column(BigInteger)
+
+
+class MovieFacetCount(Base):
+    """How many films have one facet value (a genre's id, a country, a language, an age rating;
+    ``film`` with an empty value for every film), by status and year (-1 when unknown). Kept by
+    database triggers (migration 0012), whatever writes the films, so that a filtered list's
+    total is a sum over a few of these rows instead of a count over the films."""
+
+    __tablename__ = "movie_facet_counts"
+
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    films: Mapped[int] = mapped_column(Integer)

