@@ -13,13 +13,24 @@ public answers (a count, an average) is then at most ``ttl_seconds`` old.
 
 Paths under ``changed_by`` (the staff pages, which edit the catalog through the same services)
 are never cached, but their successful changes start a new generation too.
+
+An answer is fresh for ``ttl_seconds`` and then kept as long again, stale: a request for a stale
+answer gets it at once while one task of this process answers the path anew for the requests
+after it. Without that, a popular page expired for everyone at the same moment, and every request
+in flight for it went to the database together (at 200,000 films and 32 connections, the p99 of
+a cached list was 560 ms, the expiries' stampedes). For the same reason, requests for a path
+this process is answering already wait for that answer instead of answering it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+import struct
+import time
+from collections.abc import Callable, Sequence
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kino.core.cache import Cache
@@ -28,6 +39,9 @@ GENERATION_KEY = "response-cache-generation"
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"cookie")
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_CACHED_BYTES = 512 * 1024
+FRESH_UNTIL = struct.Struct(">d")  # a stored answer starts with the time it turns stale
+
+log = structlog.get_logger("kino.cache")
 
 
 class ResponseCacheMiddleware:
@@ -40,6 +54,7 @@ class ResponseCacheMiddleware:
         ttl_seconds: int,
         per_viewer_writes: Sequence[str] = (),
         changed_by: Sequence[str] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.cache = cache
@@ -49,6 +64,9 @@ class ResponseCacheMiddleware:
         self.per_viewer_writes = re.compile(
             "|".join(f"(?:{p})" for p in per_viewer_writes) or "(?!)"
         )
+        self.clock = clock  # wall time: processes sharing a cache compare it
+        self._answering: dict[str, asyncio.Future[bytes | None]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.ttl_seconds <= 0:
@@ -73,10 +91,64 @@ class ResponseCacheMiddleware:
     async def _serve_cached(self, scope: Scope, receive: Receive, send: Send) -> None:
         generation = await self.cache.counter(GENERATION_KEY)
         key = f"{generation}:{scope['path']}?{scope['query_string'].decode('latin-1')}"
-        cached = await self.cache.get(key)
-        if cached is not None:
-            await _send_cached(send, cached)
+        stored = await self.cache.get(key)
+        if stored is not None:
+            [fresh_until] = FRESH_UNTIL.unpack_from(stored)
+            await _send_cached(send, memoryview(stored)[FRESH_UNTIL.size :].tobytes())
+            if fresh_until <= self.clock() and key not in self._refreshing:
+                self._refresh(key, scope)
             return
+        answering = self._answering.get(key)
+        if answering is not None:
+            body = await asyncio.shield(answering)
+            if body is not None:
+                await _send_cached(send, body)
+                return
+        await self._answer(key, scope, receive, send)
+
+    async def _answer(self, key: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answers a missed path and stores the answer; requests for it meanwhile wait for it."""
+        answered = asyncio.get_running_loop().create_future()
+        self._answering.setdefault(key, answered)
+        body: bytes | None = None
+        try:
+            body = await self._run(scope, receive, send)
+            if body is not None:
+                await self._store(key, body)
+        finally:
+            answered.set_result(body)
+            if self._answering.get(key) is answered:
+                del self._answering[key]
+
+    def _refresh(self, key: str, scope: Scope) -> None:
+        """Answers a stale path anew in the background, as a request without a body would."""
+        scope = {**scope, "state": dict(scope.get("state", {}))}
+        task = asyncio.create_task(self._refreshed(key, scope))
+        self._refreshing[key] = task
+        task.add_done_callback(lambda _task: self._refreshing.pop(key, None))
+
+    async def _refreshed(self, key: str, scope: Scope) -> None:
+        asked = False
+
+        async def receive() -> Message:
+            nonlocal asked
+            if asked:
+                return {"type": "http.disconnect"}
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(_message: Message) -> None:
+            return None
+
+        try:
+            body = await self._run(scope, receive, discard)
+            if body is not None:
+                await self._store(key, body)
+        except Exception:
+            log.exception("cache.refresh.failed", path=scope["path"])
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """Runs the app, marking its answer a miss; returns the body when it may be stored."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -91,9 +163,13 @@ class ResponseCacheMiddleware:
 
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
-        if start is not None and start["status"] == 200 and _is_json(start):
-            if len(body) <= MAX_CACHED_BYTES:
-                await self.cache.set(key, body, ttl_seconds=self.ttl_seconds)
+        if start is None or start["status"] != 200 or not _is_json(start):
+            return None
+        return body if len(body) <= MAX_CACHED_BYTES else None
+
+    async def _store(self, key: str, body: bytes) -> None:
+        fresh_until = FRESH_UNTIL.pack(self.clock() + self.ttl_seconds)
+        await self.cache.set(key, fresh_until + body, ttl_seconds=2 * self.ttl_seconds)
 
     async def _forward_and_invalidate(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500
