@@ -4,12 +4,13 @@ Only requests without credentials are served from it, and only 200 JSON answers 
 ``ttl_seconds``. Any successful change (POST, PUT, PATCH, DELETE) under a cached prefix moves the
 prefix group to a new generation, so later reads miss at once; the change is committed before
 its response leaves the app, so nothing older can be stored under the new generation. In
-embedded mode with several worker processes, another process's change is seen within the TTL.
+embedded mode with several worker processes, another process's change is seen within twice the
+TTL (the stale time below).
 
 Changes that belong to one viewer (a playback start, a like, a rating) happen far more often
 than catalog edits; paths matching ``per_viewer_writes`` (regular expressions matched against
 the whole path) keep the generation, or every play would empty the cache. What they touch in
-public answers (a count, an average) is then at most ``ttl_seconds`` old.
+public answers (a count, an average) is then at most twice ``ttl_seconds`` old.
 
 Paths under ``changed_by`` (the staff pages, which edit the catalog through the same services)
 are never cached, but their successful changes start a new generation too.
@@ -67,6 +68,9 @@ class ResponseCacheMiddleware:
         self.clock = clock  # wall time: processes sharing a cache compare it
         self._answering: dict[str, asyncio.Future[bytes | None]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
+        # One refresh at a time: answers stored together turn stale together, and answering
+        # them all at once would hold up the requests in flight.
+        self._refresh_turn = asyncio.Semaphore(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.ttl_seconds <= 0:
@@ -141,7 +145,8 @@ class ResponseCacheMiddleware:
             return None
 
         try:
-            body = await self._run(scope, receive, discard)
+            async with self._refresh_turn:
+                body = await self._run(scope, receive, discard)
             if body is not None:
                 await self._store(key, body)
         except Exception:
