@@ -6,7 +6,9 @@ once for all the requests that ask for it meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -150,6 +152,13 @@ def cached(app: CountingApp, cache: MemoryCache, clock: Clock) -> ResponseCacheM
     )
 
 
+@contextlib.asynccontextmanager
+async def client_of(middleware: ResponseCacheMiddleware) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=middleware)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+        yield client
+
+
 async def answer(client: httpx.AsyncClient) -> tuple[int, str]:
     response = await client.get("/api/v1/movies")
     assert response.status_code == 200
@@ -163,8 +172,7 @@ async def refreshed(middleware: ResponseCacheMiddleware) -> None:
 async def test_a_stale_answer_is_served_at_once_and_answered_anew_behind_it() -> None:
     app, cache, clock = CountingApp(), RecordingCache(), Clock()
     middleware = cached(app, cache, clock)
-    transport = httpx.ASGITransport(app=middleware)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+    async with client_of(middleware) as client:
         assert await answer(client) == (1, "miss")
         clock.now += 9.9
         assert await answer(client) == (1, "hit")
@@ -182,8 +190,7 @@ async def test_a_stale_answer_is_served_at_once_and_answered_anew_behind_it() ->
 async def test_a_stale_answer_is_answered_anew_once_while_requests_keep_coming() -> None:
     app, clock = CountingApp(), Clock()
     middleware = cached(app, MemoryCache(), clock)
-    transport = httpx.ASGITransport(app=middleware)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+    async with client_of(middleware) as client:
         await answer(client)
         clock.now += 11
         app.gate.clear()
@@ -198,8 +205,7 @@ async def test_a_stale_answer_is_answered_anew_once_while_requests_keep_coming()
 async def test_a_failed_refresh_keeps_the_stale_answer_and_is_tried_again() -> None:
     app, clock = CountingApp(), Clock()
     middleware = cached(app, MemoryCache(), clock)
-    transport = httpx.ASGITransport(app=middleware)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+    async with client_of(middleware) as client:
         await answer(client)
         clock.now += 11
         app.failing = True
@@ -214,8 +220,7 @@ async def test_a_failed_refresh_keeps_the_stale_answer_and_is_tried_again() -> N
 async def test_requests_for_a_path_being_answered_wait_for_that_answer() -> None:
     app = CountingApp()
     middleware = cached(app, MemoryCache(), Clock())
-    transport = httpx.ASGITransport(app=middleware)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+    async with client_of(middleware) as client:
         app.gate.clear()
         asking = [asyncio.create_task(answer(client)) for _ in range(6)]
         while not middleware._answering:
@@ -230,8 +235,7 @@ async def test_requests_for_a_path_being_answered_wait_for_that_answer() -> None
 async def test_when_the_answer_waited_for_cannot_be_stored_each_request_is_answered() -> None:
     app = CountingApp()
     middleware = cached(app, MemoryCache(), Clock())
-    transport = httpx.ASGITransport(app=middleware)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kino.test") as client:
+    async with client_of(middleware) as client:
         app.gate.clear()
         app.failing = True
         asking = [asyncio.create_task(client.get("/api/v1/movies")) for _ in range(3)]
