@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Integer, bindparam, column, select, table, text
 
 from kino.core.db import Database
+from kino.core.reads import DriverError, DriverRead
 from tests.conftest import Backend
 
 
@@ -40,24 +41,56 @@ async def test_a_pooled_connection_the_server_closed_is_not_handed_out(
         assert (await client.get("/readyz")).status_code == 200
 
 
-async def test_statements_commit_one_by_one_on_postgresql_and_together_on_sqlite(
-    app: FastAPI, backend: Backend
-) -> None:
-    db = app.state.db
+PROBES = table("kino_probe", column("id", Integer))
+INSERT_PROBE = (
+    text("INSERT INTO kino_probe (id) VALUES (:id) RETURNING id")
+    .bindparams(bindparam("id", type_=Integer))
+    .columns(id=Integer)
+)
+
+
+async def test_driver_reads_run_on_a_pooled_connection_without_a_session(app: FastAPI) -> None:
+    db: Database = app.state.db
     async with db.transaction() as session:
         await session.execute(text("CREATE TABLE IF NOT EXISTS kino_probe (id INTEGER)"))
         await session.execute(text("DELETE FROM kino_probe"))
-    with pytest.raises(DBAPIError):
-        await _insert_then_fail(db)
+        await session.execute(text("INSERT INTO kino_probe (id) VALUES (1), (2), (3)"))
+    read = DriverRead(select(PROBES.c.id).where(PROBES.c.id >= bindparam("least")).order_by("id"))
+    try:
+        async with db.driver() as connection:
+            assert [row.id for row in await read.records(connection, least=2)] == [2, 3]
+        async with db.transaction() as session:  # the same statement, on a session's connection
+            assert [row.id for row in await read.records(session, least=3)] == [3]
+    finally:
+        async with db.transaction() as session:
+            await session.execute(text("DROP TABLE kino_probe"))
+
+
+async def test_driver_statements_on_postgresql_commit_one_by_one_and_errors_keep_their_sqlstate(
+    app: FastAPI, backend: Backend
+) -> None:
+    """A write, then a failing statement, on one ``Database.driver`` connection: on PostgreSQL
+    the write stays, and the failure is a ``DriverError`` with its SQLSTATE. On SQLite such a
+    connection is for reads (its driver would leave a write uncommitted), and a bad statement
+    fails as the driver's own error."""
+    db: Database = app.state.db
     async with db.transaction() as session:
-        stored = (await session.execute(text("SELECT id FROM kino_probe"))).scalars()
-        # On PostgreSQL the first statement committed by itself; on SQLite the failure rolled
-        # back the transaction both were in.
-        assert list(stored) == ([] if backend.is_sqlite else [1])
-        await session.execute(text("DROP TABLE kino_probe"))
-
-
-async def _insert_then_fail(db: Database) -> None:
-    async with db.statements() as session:
-        await session.execute(text("INSERT INTO kino_probe (id) VALUES (1)"))
-        await session.execute(text("INSERT INTO no_such_table (id) VALUES (2)"))
+        await session.execute(text("CREATE TABLE IF NOT EXISTS kino_probe (id INTEGER)"))
+        await session.execute(text("DELETE FROM kino_probe"))
+    missing = DriverRead(select(column("id")).select_from(table("no_such_table")))
+    expected: type[Exception] = sqlite3.OperationalError if backend.is_sqlite else DriverError
+    try:
+        async with db.driver() as connection:
+            if not backend.is_sqlite:
+                inserted = await DriverRead(INSERT_PROBE).records(connection, id=1)
+                assert [row.id for row in inserted] == [1]
+            with pytest.raises(expected) as failed:
+                await missing.records(connection)
+        if isinstance(failed.value, DriverError):
+            assert failed.value.sqlstate == "42P01"  # undefined table
+        async with db.transaction() as session:
+            stored = (await session.execute(text("SELECT id FROM kino_probe"))).scalars()
+            assert list(stored) == ([] if backend.is_sqlite else [1])
+    finally:
+        async with db.transaction() as session:
+            await session.execute(text("DROP TABLE kino_probe"))

@@ -33,10 +33,17 @@ from kino.boxoffice.schemas import (
 )
 from kino.boxoffice.showtimes import ShowtimeFilters
 from kino.core.errors import InvalidInput
-from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath, statements_commit_alone
+from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
 from kino.core.pagination import Page, Paging
 from kino.core.routing import GatedRouter
-from kino.identity.dependencies import CurrentUser, OptionalUser, StaffUser, is_staff
+from kino.identity.dependencies import (
+    AppDatabase,
+    CurrentCaller,
+    CurrentUser,
+    OptionalUser,
+    StaffUser,
+    is_staff,
+)
 from kino.jobs.dependencies import AppJobQueue
 
 cinemas_router = GatedRouter(tags=["cinemas"])
@@ -252,24 +259,18 @@ async def cancel_showtime(
 
 
 @holds_router.post("/showtimes/{showtime_id}/holds", status_code=CREATED)
-@statements_commit_alone  # a sale's busiest path: the hold itself is one statement
 async def hold_seats(
     showtime_id: IdPath,
     body: HoldCreate,
-    user: CurrentUser,
-    session: DbSession,
+    caller: CurrentCaller,  # a sale's busiest path: the hold's first query checks the caller
+    db: AppDatabase,
     settings: AppSettings,
 ) -> HoldRead:
     """Holds all the seats or none: a seat held, sold or blocked is a 409 ``seats_unavailable``
     naming the seats in ``details.seats``. The hold lasts KINO_SEAT_HOLD_SECONDS and replaces
     the caller's previous hold for the showtime."""
-    return await holds.hold_seats(
-        session,
-        user,
-        showtime_id,
-        body.seats,
-        hold_seconds=settings.seat_hold_seconds,
-        include_drafts=is_staff(user),
+    return await holds.hold_seats_alone(
+        db, caller, showtime_id, body.seats, hold_seconds=settings.seat_hold_seconds
     )
 
 

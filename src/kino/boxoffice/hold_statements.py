@@ -36,6 +36,7 @@ from kino.boxoffice.models import Seat, SeatClaim, SeatHold, Showtime
 from kino.catalog.models import Movie
 from kino.core.db import UTCDateTime
 from kino.core.reads import DriverRead
+from kino.identity.models import User
 
 LOCK_TIMEOUT_MS = 2000
 # The SQLSTATEs of ``kino_refuse_hold`` (migration 0011)
@@ -53,18 +54,22 @@ SEATS = _table(Seat)
 HOLDS = _table(SeatHold)
 CLAIMS = _table(SeatClaim)
 MOVIES = _table(Movie)
+USERS = _table(User)
 
 
 @dataclass(frozen=True)
 class HoldStatements:
-    # showtime_id, user_id, names → the showtime (one row per seat found, with its claim if any,
-    # or one row without a seat), with the user's live hold for it and that hold's seats; run
-    # through the driver on PostgreSQL (``showtime_and_seats_read``)
+    # showtime_id, user_id, names → no row when there is no such user; else the user's row
+    # (``caller_active``, ``caller_token_version``, ``caller_role``) with the showtime (None
+    # where there is no such showtime): one row per seat found, with its claim if any, or one
+    # row without a seat; with the user's live hold for the showtime and that hold's seats.
+    # Run through the driver on PostgreSQL (``showtime_and_seats_read``).
     showtime_and_seats: Select[Any]
     showtime_and_seats_read: DriverRead | None
     # showtime_id, user_id → one row: the user's live hold for the showtime (``live_hold_id``,
     # or None) and its seats (``live_hold_seat_ids``), as ``showtime_and_seats`` reads them
     live_hold: Select[Any]
+    live_hold_read: DriverRead | None
     # hold_id → its id if it was live and is now marked replaced (and locked), or no row
     mark_replaced: Any
     # showtime_id, user_id, created_at, expires_at → the new hold's id, or no row
@@ -80,7 +85,8 @@ class HoldStatements:
     # replacing (or None) → one row (hold_id, replaced, seat_ids): the new hold's id, the id of
     # the hold it replaced (deleted, with its claims not wanted any more) if that was live, and
     # the seats it now has; or an error with SQLSTATE ``SEATS_TAKEN`` or ``ANOTHER_LIVE_HOLD``
-    hold_with_claims: Any | None
+    hold_with_claims: TextualSelect | None
+    hold_with_claims_read: DriverRead | None
     # hold_id → (user_id, seat_id) per claim of the hold, locked
     lock_hold: Select[Any]
     # hold_id
@@ -90,10 +96,15 @@ class HoldStatements:
 @cache
 def hold_statements(dialect: str) -> HoldStatements:
     showtime_and_seats = _showtime_and_seats(dialect)
+    live_hold = select(*_live_hold_columns(dialect))
+    # PostgreSQL's hold path runs through the driver (``holds._OnDriver``)
+    on_postgresql = dialect == "postgresql"
+    hold_with_claims = _hold_with_claims() if on_postgresql else None
     return HoldStatements(
         showtime_and_seats=showtime_and_seats,
-        showtime_and_seats_read=DriverRead(showtime_and_seats) if dialect == "postgresql" else None,
-        live_hold=select(*_live_hold_columns(dialect)),
+        showtime_and_seats_read=DriverRead(showtime_and_seats) if on_postgresql else None,
+        live_hold=live_hold,
+        live_hold_read=DriverRead(live_hold) if on_postgresql else None,
         mark_replaced=update(HOLDS)
         .where(HOLDS.c.id == bindparam("hold_id"), ~HOLDS.c.replaced)
         .values(replaced=True)
@@ -121,7 +132,8 @@ def hold_statements(dialect: str) -> HoldStatements:
             CLAIMS.c.hold_id == bindparam("hold_id"),
             CLAIMS.c.seat_id.in_(bindparam("seat_ids", expanding=True)),
         ),
-        hold_with_claims=_hold_with_claims() if dialect == "postgresql" else None,
+        hold_with_claims=hold_with_claims,
+        hold_with_claims_read=None if hold_with_claims is None else DriverRead(hold_with_claims),
     )
 
 
@@ -151,10 +163,11 @@ def _live_hold_columns(dialect: str) -> list[Any]:
 
 
 def _showtime_and_seats(dialect: str) -> Select[Any]:
-    """Also reads each seat's claim, if any, and the user's live hold for the showtime and its
-    seats: a new hold replaces it, and knowing it here saves the round trips of finding it out
-    by a failed insert. On PostgreSQL the names are one array parameter, so the statement's
-    text is the same whatever their number (``DriverRead`` runs it)."""
+    """Also reads the user's row, to check the caller's credentials without a query of their
+    own; each seat's claim, if any; and the user's live hold for the showtime and its seats: a
+    new hold replaces it, and knowing it here saves the round trips of finding it out by a
+    failed insert. On PostgreSQL the names are one array parameter, so the statement's text is
+    the same whatever their number (``DriverRead`` runs it)."""
     if dialect == "postgresql":
         names = any_(bindparam("names", type_=postgresql.ARRAY(String)))
         named = SEATS.c.name == names
@@ -163,6 +176,9 @@ def _showtime_and_seats(dialect: str) -> Select[Any]:
     seats_asked_for = (SEATS.c.hall_id == SHOWTIMES.c.hall_id) & named
     return (
         select(
+            USERS.c.is_active.label("caller_active"),
+            USERS.c.token_version.label("caller_token_version"),
+            USERS.c.role.label("caller_role"),
             SHOWTIMES.c.hall_id,
             SHOWTIMES.c.status,
             SHOWTIMES.c.starts_at,
@@ -182,13 +198,16 @@ def _showtime_and_seats(dialect: str) -> Select[Any]:
             *_live_hold_columns(dialect),
         )
         .select_from(
-            SHOWTIMES.join(MOVIES, MOVIES.c.id == SHOWTIMES.c.movie_id)
+            USERS.outerjoin(
+                SHOWTIMES.join(MOVIES, MOVIES.c.id == SHOWTIMES.c.movie_id),
+                SHOWTIMES.c.id == bindparam("showtime_id"),
+            )
             .outerjoin(SEATS, seats_asked_for)
             .outerjoin(
                 CLAIMS, (CLAIMS.c.showtime_id == SHOWTIMES.c.id) & (CLAIMS.c.seat_id == SEATS.c.id)
             )
         )
-        .where(SHOWTIMES.c.id == bindparam("showtime_id"))
+        .where(USERS.c.id == bindparam("user_id"))
         .order_by(SEATS.c.id)
     )
 

@@ -35,13 +35,16 @@ The rules of ``seat_claims``
    transaction takes the database's single write lock, so all of this is serialized there
    anyway.
 7. On PostgreSQL all of a hold's writes are one statement (``hold_statements``'s
-   ``hold_with_claims``), and the hold endpoint runs without a transaction around its
-   statements (``statements_commit_alone``): the caller's lookup, the first query and that
-   statement each commit on their own, three round trips in all, where BEGIN and COMMIT made
-   five or six. Nothing is lost by it: the first query only decides refusals, and the
-   statement takes its seats on its own terms.
+   ``hold_with_claims``), and ``hold_seats_alone`` (the API's and the web site's holds) runs
+   without a session or a transaction (``hold_runners.OnDriver``): the first query and that
+   statement each commit on their own, two round trips in all, where a session, BEGIN and
+   COMMIT and a lookup of the caller made six. Nothing is lost by it: the first query only
+   decides refusals, and the statement takes its seats on its own terms. The caller's user row
+   (active, and still at the version their token was issued under) is read by that first
+   query too, before anything is written.
 
-The statements of holds and releases are built once per dialect in ``hold_statements.py``.
+The statements of holds and releases are built once per dialect in ``hold_statements.py``;
+where they run, in ``hold_runners.py``.
 
 For orders and tickets
 ----------------------
@@ -59,7 +62,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,13 +80,16 @@ from kino.boxoffice.errors import (
     ShowtimeStarted,
     UnknownSeats,
 )
-from kino.boxoffice.hold_statements import (
-    ANOTHER_LIVE_HOLD,
-    SEATS_TAKEN,
-    hold_statements,
-    lock_timeout_column,
-    seat_id_set,
+from kino.boxoffice.hold_runners import (
+    LOCK_NOT_AVAILABLE,
+    HoldRunner,
+    InSession,
+    NewHold,
+    OnDriver,
+    SeatsBusy,
+    SeatsTaken,
 )
+from kino.boxoffice.hold_statements import hold_statements, lock_timeout_column, seat_id_set
 from kino.boxoffice.models import (
     Seat,
     SeatClaim,
@@ -96,10 +101,13 @@ from kino.boxoffice.models import (
 from kino.boxoffice.schemas import HoldRead
 from kino.boxoffice.write_turns import take_write_turn
 from kino.catalog.models import MovieStatus
-from kino.core.db import commits_each_statement, utcnow
-from kino.identity.models import User
+from kino.core.db import Database, utcnow
+from kino.core.errors import Unauthenticated
+from kino.identity.errors import INVALID_CREDENTIALS
+from kino.identity.models import Role, User
+from kino.identity.service import Caller
 
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
+BUSY_SEATS = "Some of these seats are being sold right now; try again."
 
 
 @dataclass(frozen=True)
@@ -147,80 +155,107 @@ async def hold_seats(
     seat_names: Sequence[str],
     *,
     hold_seconds: float,
-    include_drafts: bool = False,
     now: datetime | None = None,
 ) -> HoldRead:
     """Holds all of ``seat_names`` for ``hold_seconds``, or none of them (409 naming the taken
-    ones). Replaces the user's previous hold for the showtime."""
-    now = now or utcnow()
-    showtime, seats = await _showtime_and_seats(
-        session, showtime_id, user.id, seat_names, now, include_drafts=include_drafts
-    )
+    ones), in the caller's session. Replaces the user's previous hold for the showtime."""
+    hold = _HoldRequest(Caller.of(user), showtime_id, seat_names, hold_seconds, now or utcnow())
+    return await _hold(InSession(session), hold)
+
+
+async def hold_seats_alone(
+    db: Database,
+    caller: Caller,
+    showtime_id: int,
+    seat_names: Sequence[str],
+    *,
+    hold_seconds: float,
+    now: datetime | None = None,
+) -> HoldRead:
+    """``hold_seats`` as a unit of work of its own, for a caller whose user row is still to be
+    checked (that is the hold's first query too). On PostgreSQL, two statements straight
+    through the driver (rule 7); elsewhere in a transaction."""
+    hold = _HoldRequest(caller, showtime_id, seat_names, hold_seconds, now or utcnow())
+    if db.dialect == "postgresql":
+        async with db.driver() as connection:
+            return await _hold(OnDriver(connection), hold)
+    async with db.transaction() as session:
+        return await _hold(InSession(session), hold)
+
+
+@dataclass(frozen=True)
+class _HoldRequest:
+    caller: Caller
+    showtime_id: int
+    seat_names: Sequence[str]
+    hold_seconds: float
+    now: datetime
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.now + timedelta(seconds=self.hold_seconds)
+
+
+async def _hold(on: HoldRunner, request: _HoldRequest) -> HoldRead:
+    showtime, seats = await _showtime_and_seats(on, request)
     blocked = [seat.name for seat in seats if seat.blocked]
     if blocked:
         raise SeatsUnavailable(blocked)
+    now = request.now
     taken = [seat.name for seat in seats if _claimed_by_another(seat, showtime.live_hold_id, now)]
     if taken:  # refused before writing anything: no insert to roll back
         raise SeatsUnavailable(taken)
     wanted = {seat.seat_id for seat in seats}
-    await take_write_turn(session)
+    user_id = request.caller.user_id
+    new_hold = NewHold(user_id, request.showtime_id, now, request.expires_at, wanted)
     try:
-        hold_id, old_hold_id, got = await _new_hold(
-            session,
-            _NewHold(user.id, showtime_id, now, now + timedelta(seconds=hold_seconds), wanted),
-            showtime,
-        )
-    except _SeatsTaken as refusal:
+        hold_id, old_hold_id, got = await _new_hold(on, new_hold, showtime)
+    except SeatsTaken as refusal:
         taken = [seat.name for seat in seats if seat.seat_id in refusal.seat_ids]
         raise SeatsUnavailable(taken) from None
-    except DBAPIError as error:
-        raise _busy(error, [seat.name for seat in seats]) from None
+    except SeatsBusy:
+        raise SeatsUnavailable([seat.name for seat in seats], message=BUSY_SEATS) from None
     taken = [seat.name for seat in seats if seat.seat_id not in got]
     if taken:
         raise SeatsUnavailable(taken)
     if old_hold_id is not None:
-        await _drop_old_hold(session, showtime_id, hold_id, old_hold_id, got - wanted)
+        await on.drop_old_hold(request.showtime_id, hold_id, old_hold_id, got - wanted)
     return HoldRead(
         id=hold_id,
-        showtime_id=showtime_id,
-        user_id=user.id,
+        showtime_id=request.showtime_id,
+        user_id=user_id,
         seats=[seat.name for seat in seats],
         amount=sum(showtime.prices[seat.seat_type] for seat in seats),
         currency=showtime.currency,
-        expires_at=now + timedelta(seconds=hold_seconds),
+        expires_at=request.expires_at,
     )
 
 
 async def _showtime_and_seats(
-    session: AsyncSession,
-    showtime_id: int,
-    user_id: uuid.UUID,
-    names: Sequence[str],
-    now: datetime,
-    *,
-    include_drafts: bool,
+    on: HoldRunner, request: _HoldRequest
 ) -> tuple[_ShowtimeForSale, list[Any]]:
     """The showtime, checked to be on sale, and the seats of its hall with these names, in seat
-    order (422 for a name the hall lacks), with the user's live hold for it. One query: a hold
-    is a handful of statements, and each saved round trip shows under load."""
-    statements = hold_statements(_dialect(session))
-    parameters = {"showtime_id": showtime_id, "user_id": user_id, "names": list(names)}
-    rows: Sequence[Any]
-    if statements.showtime_and_seats_read is not None:
-        rows = await statements.showtime_and_seats_read.records(session, **parameters)
-    else:
-        rows = (await session.execute(statements.showtime_and_seats, parameters)).all()
-    if not rows or (rows[0].movie_status is not MovieStatus.PUBLISHED and not include_drafts):
-        raise ShowtimeNotFound(showtime_id)
-    first = rows[0]
-    _check_on_sale(showtime_id, first.status, first.starts_at, now)
+    order (422 for a name the hall lacks), with the user's live hold for it; the caller's user
+    row is checked on the way (401). One query: a hold is a handful of statements, and each
+    saved round trip shows under load."""
+    names = request.seat_names
+    rows = await on.showtime_and_seats(request.showtime_id, request.caller.user_id, names)
+    first = rows[0] if rows else None
+    if first is None or not request.caller.is_current(
+        active=first.caller_active, token_version=first.caller_token_version
+    ):
+        raise Unauthenticated(INVALID_CREDENTIALS)
+    staff = first.caller_role in (Role.MANAGER, Role.ADMIN)
+    if first.hall_id is None or (first.movie_status is not MovieStatus.PUBLISHED and not staff):
+        raise ShowtimeNotFound(request.showtime_id)
+    _check_on_sale(request.showtime_id, first.status, first.starts_at, request.now)
     seats = [row for row in rows if row.seat_id is not None]
     unknown = sorted(set(names) - {seat.name for seat in seats})
     if unknown:
         raise UnknownSeats(unknown)
     prices = {seat_type: getattr(first, f"price_{seat_type.value}") for seat_type in SeatType}
     showtime = _ShowtimeForSale(
-        showtime_id,
+        request.showtime_id,
         first.hall_id,
         first.currency,
         prices,
@@ -258,23 +293,12 @@ async def _set_lock_timeout(session: AsyncSession) -> None:
 def _busy(error: DBAPIError, names: Sequence[str]) -> Exception:
     """A lock timeout is the seats being busy; anything else goes on as it was."""
     if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-        return SeatsUnavailable(
-            list(names), message="Some of these seats are being sold right now; try again."
-        )
+        return SeatsUnavailable(list(names), message=BUSY_SEATS)
     return error
 
 
-@dataclass(frozen=True)
-class _NewHold:
-    user_id: uuid.UUID
-    showtime_id: int
-    now: datetime
-    expires_at: datetime
-    seat_ids: set[int]
-
-
 async def _new_hold(
-    session: AsyncSession, hold: _NewHold, showtime: _ShowtimeForSale
+    on: HoldRunner, hold: NewHold, showtime: _ShowtimeForSale
 ) -> tuple[int, int | None, set[int]]:
     """Inserts the hold and takes its seats (rules 3 and 6); returns its id, the id of the
     user's previous hold that it replaces, and the seats it got. The previous hold is the one
@@ -283,125 +307,13 @@ async def _new_hold(
     replacing, old_seats = showtime.live_hold_id, showtime.live_hold_seats
     for attempt in range(2):
         seat_ids = sorted(hold.seat_ids | old_seats)
-        hold_id, replaced, got = await _insert_hold(session, hold, seat_ids, replacing)
+        hold_id, replaced, got = await on.insert_hold(hold, seat_ids, replacing)
         if hold_id is not None:
             return hold_id, replaced, got
         if replaced is not None or attempt:
             break
-        statement = hold_statements(_dialect(session)).live_hold
-        parameters = {"showtime_id": hold.showtime_id, "user_id": hold.user_id}
-        live = (await session.execute(statement, parameters)).one()
-        replacing, old_seats = live.live_hold_id, seat_id_set(live.live_hold_seat_ids)
+        replacing, old_seats = await on.live_hold(hold.showtime_id, hold.user_id)
     raise HoldInProgress()
-
-
-async def _insert_hold(
-    session: AsyncSession, hold: _NewHold, seat_ids: Sequence[int], replacing: int | None
-) -> tuple[int | None, int | None, set[int]]:
-    """Marks the hold ``replacing`` replaced (if it is still live; that locks it), inserts the
-    new hold and takes the seats of ``seat_ids`` (ascending) that are free for it (rule 3).
-    Returns the new hold's id (None when the user has another live hold for the showtime), the
-    id of the hold it replaces, and its seats: one statement on PostgreSQL, up to three
-    elsewhere."""
-    statements = hold_statements(_dialect(session))
-    if statements.hold_with_claims is not None:
-        return await _hold_in_one_statement(session, hold, seat_ids, replacing)
-    replaced = None
-    if replacing is not None:
-        marking = {"hold_id": replacing}
-        replaced = (await session.execute(statements.mark_replaced, marking)).scalar()
-    parameters = {
-        "showtime_id": hold.showtime_id,
-        "user_id": hold.user_id,
-        "created_at": hold.now,
-        "expires_at": hold.expires_at,
-    }
-    hold_id = (await session.execute(statements.insert_hold, parameters)).scalar()
-    if hold_id is None:
-        return None, replaced, set()
-    got = await _take_claims(session, hold, hold_id, seat_ids, replaced)
-    return hold_id, replaced, got
-
-
-class _SeatsTaken(Exception):
-    """The one-statement hold was refused (and undone) for these seats."""
-
-    def __init__(self, seat_ids: set[int]) -> None:
-        super().__init__(seat_ids)
-        self.seat_ids = seat_ids
-
-
-async def _hold_in_one_statement(
-    session: AsyncSession, hold: _NewHold, seat_ids: Sequence[int], replacing: int | None
-) -> tuple[int | None, int | None, set[int]]:
-    """PostgreSQL: ``_insert_hold`` as one statement, all or nothing, which takes the seats and
-    also deletes the replaced hold with its claims not wanted any more. Raises ``_SeatsTaken``
-    when a wanted seat is not free; returns no hold id when the user has another live hold. In
-    a transaction (not the endpoint's own statements), that refusal is kept to a savepoint."""
-    parameters = {
-        "showtime_id": hold.showtime_id,
-        "user_id": hold.user_id,
-        "now": hold.now,
-        "expires_at": hold.expires_at,
-        "seat_ids": list(seat_ids),
-        "wanted": sorted(hold.seat_ids),
-        "replacing": replacing,
-    }
-    statement = hold_statements(_dialect(session)).hold_with_claims
-    assert statement is not None
-    # Alone, a refused statement undoes only itself; in a caller's transaction, a savepoint.
-    scope: Any = nullcontext() if commits_each_statement(session) else session.begin_nested()
-    try:
-        async with scope:
-            row = (await session.execute(statement, parameters)).one()
-    except DBAPIError as error:
-        code = getattr(error.orig, "sqlstate", None)
-        if code == ANOTHER_LIVE_HOLD:
-            return None, None, set()
-        if code == SEATS_TAKEN:
-            detail = getattr(error.orig and error.orig.__cause__, "detail", None) or ""
-            raise _SeatsTaken({int(part) for part in detail.split(",") if part}) from None
-        raise
-    return row.hold_id, row.replaced, set(row.seat_ids)
-
-
-async def _take_claims(
-    session: AsyncSession,
-    hold: _NewHold,
-    hold_id: int,
-    seat_ids: Sequence[int],
-    replacing: int | None,
-) -> set[int]:
-    """Rule 3: the seats of ``seat_ids`` (ascending) that are now the hold's. One parameter set
-    per seat, sent as one multi-row INSERT in that order."""
-    statements = hold_statements(_dialect(session))
-    row = {
-        "showtime_id": hold.showtime_id,
-        "hold_id": hold_id,
-        "ticket_id": None,
-        "expires_at": hold.expires_at,
-        "claimed_at": hold.now,
-        "now": hold.now,
-    }
-    if replacing is None:
-        statement = statements.take_claims
-    else:
-        statement, row = statements.take_claims_replacing, {**row, "replacing": replacing}
-    rows = [{**row, "seat_id": seat_id} for seat_id in seat_ids]
-    return set((await session.execute(statement, rows)).scalars())
-
-
-async def _drop_old_hold(
-    session: AsyncSession, showtime_id: int, hold_id: int, old_hold_id: int, unwanted: set[int]
-) -> None:
-    """The old hold's seats that the new one did not ask for (locked by us already), then the
-    old hold itself, which has no claims left."""
-    statements = hold_statements(_dialect(session))
-    seats = {"showtime_id": showtime_id, "hold_id": hold_id, "seat_ids": sorted(unwanted)}
-    if unwanted:
-        await session.execute(statements.drop_claims, seats)
-    if statements.hold_with_claims is None:  # that statement deleted the old hold already
-        await session.execute(statements.delete_hold, {"hold_id": old_hold_id})
 
 
 # ---------------------------------------------------------------------------- reading, releasing

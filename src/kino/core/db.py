@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -102,15 +103,6 @@ def is_sqlite(engine: AsyncEngine | Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-COMMITS_EACH_STATEMENT = "kino.commits_each_statement"
-
-
-def commits_each_statement(session: AsyncSession) -> bool:
-    """Whether the session is one of ``Database.statements``: no transaction around its
-    statements, so one that fails undoes only itself."""
-    return bool(session.info.get(COMMITS_EACH_STATEMENT))
-
-
 class Database:
     """The engine and the session factory of one process."""
 
@@ -134,23 +126,26 @@ class Database:
                 raise
 
     @asynccontextmanager
-    async def statements(self) -> AsyncIterator[AsyncSession]:
-        """A session whose every statement commits on its own, with no BEGIN and COMMIT round
-        trips around them: for work whose writes are one statement, all or nothing, and whose
-        reads before it need no common snapshot. Only on PostgreSQL; elsewhere (SQLite, where a
-        write takes the database's one write lock) a ``transaction`` as usual."""
-        if self.dialect != "postgresql":
-            async with self.transaction() as session:
-                yield session
-            return
+    async def driver(self) -> AsyncIterator[DriverConnection]:
+        """A pooled connection as its driver's own (asyncpg's, aiosqlite's), for
+        ``DriverRead``s with no session: on a busy path, the session's and the ORM's work cost
+        more than the statements themselves. On PostgreSQL each statement commits on its own,
+        so a write there must be one statement, all or nothing (a seat hold). SQLite's driver
+        begins a transaction at a write and nobody commits it: reads only."""
         async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                session.info[COMMITS_EACH_STATEMENT] = True
-                yield session
+            raw = await connection.get_raw_connection()
+            yield DriverConnection(raw.driver_connection, self.engine.dialect)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class DriverConnection:
+    """A driver's connection (``Database.driver``), with the dialect that compiles for it."""
+
+    driver: Any
+    dialect: Dialect
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:

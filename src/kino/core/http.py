@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Path, Request
@@ -19,7 +19,6 @@ from kino.core.errors import KinoError
 from kino.settings import Settings
 
 log = structlog.get_logger("kino.errors")
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 HTTP_CODES = {
     400: "bad_request",
@@ -36,24 +35,8 @@ HTTP_CODES = {
 }
 
 
-_STATEMENT_ENDPOINTS: set[Callable[..., Any]] = set()
-
-
-def statements_commit_alone(endpoint: Endpoint) -> Endpoint:
-    """Marks an endpoint whose request runs on ``Database.statements``: each of its statements
-    (the caller's lookup included) commits on its own, which saves the BEGIN and COMMIT round
-    trips of a busy path. Its writes must be one statement, all or nothing."""
-    _STATEMENT_ENDPOINTS.add(endpoint)
-    return endpoint
-
-
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
-    route = request.scope.get("route")
-    if getattr(route, "endpoint", None) in _STATEMENT_ENDPOINTS:
-        async with db.statements() as session:
-            yield session
-        return
     async with db.transaction() as session:
         yield session
 

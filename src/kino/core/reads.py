@@ -10,7 +10,9 @@ types' bind and result conversions applied as SQLAlchemy would (dates on SQLite,
 
 The driver is not told about a transaction SQLAlchemy has not started on it yet (both start one
 lazily, at their first statement): a read that comes first in a request runs on its own, with a
-snapshot of its own. That suits reads that need no common snapshot with what follows.
+snapshot of its own. That suits reads that need no common snapshot with what follows. On a
+``Database.driver`` connection there is no session at all, and every statement runs on its own;
+a statement that writes, all or nothing, runs through a ``DriverRead`` there too (a seat hold).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Float
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import BindParameter, SelectBase
+
+from kino.core.db import DriverConnection
 
 Convert = Callable[[Any], Any]
 
@@ -39,6 +44,16 @@ class _Compiled:
     readers: tuple[tuple[int, Convert], ...]  # (column, conversion) where one is needed
 
 
+class DriverError(Exception):
+    """An error that PostgreSQL reported for a ``DriverRead``: its SQLSTATE and detail, as
+    SQLAlchemy's ``DBAPIError`` carries them for a statement run through a session."""
+
+    def __init__(self, sqlstate: str | None, detail: str) -> None:
+        super().__init__(sqlstate, detail)
+        self.sqlstate = sqlstate
+        self.detail = detail
+
+
 class DriverRead:
     """A SELECT whose parameters are named ``bindparam``s, run through the driver."""
 
@@ -48,25 +63,34 @@ class DriverRead:
         keys = list(statement.selected_columns.keys())
         self._record: Any = namedtuple("Record", keys, rename=True)  # type: ignore[misc]
 
-    async def records(self, session: AsyncSession, **values: Any) -> list[Any]:
+    async def records(self, on: AsyncSession | DriverConnection, **values: Any) -> list[Any]:
         """``rows`` with each row's columns also by name, as the statement labels them."""
         make = self._record._make
-        return [make(row) for row in await self.rows(session, **values)]
+        return [make(row) for row in await self.rows(on, **values)]
 
-    async def rows(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
-        connection = await session.connection()
-        dialect = connection.dialect
+    async def rows(
+        self, on: AsyncSession | DriverConnection, **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """The rows, read on a session's connection or on a ``Database.driver`` connection."""
+        if isinstance(on, AsyncSession):
+            connection = await on.connection()
+            dialect = connection.dialect
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+        else:
+            dialect, driver = on.dialect, on.driver
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         arguments = []
         for name in compiled.names:
             value = values[name] if name in values else compiled.defaults[name]
             binder = compiled.binders.get(name)
             arguments.append(binder(value) if binder is not None else _plain(value))
-        driver: Any = (await connection.get_raw_connection()).driver_connection
         if dialect.name == "sqlite":
             fetched: Sequence[Any] = await driver.execute_fetchall(compiled.sql, arguments)
         else:
-            fetched = await driver.fetch(compiled.sql, *arguments)
+            try:
+                fetched = await driver.fetch(compiled.sql, *arguments)
+            except asyncpg.PostgresError as error:
+                raise DriverError(error.sqlstate, error.detail or "") from error
         if not compiled.readers:
             return [tuple(row) for row in fetched]
         rows = []

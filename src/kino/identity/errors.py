@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from kino.core.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
 
+# What a caller is told whose token or key is forged, expired or ended, or whose account is not
+# active any more.
+INVALID_CREDENTIALS = "The access token or API key is invalid or has expired."
+
 
 class InvalidCredentials(Unauthenticated):
     code = "invalid_credentials"

@@ -8,6 +8,7 @@ import enum
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import structlog
@@ -193,18 +194,51 @@ def issue_access_token(settings: Settings, user: User) -> str:
     )
 
 
-async def user_for_access_token(
-    session: AsyncSession, settings: Settings, token: str
-) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A signed-in caller whose user row is still to be checked, by the endpoint's own first
+    query: the user must exist, be active, and still be at ``token_version`` (which a password
+    change or "sign out everywhere" moves on, ending every token issued before)."""
+
+    user_id: uuid.UUID
+    token_version: int
+
+    @classmethod
+    def of(cls, user: User) -> Caller:
+        return cls(user.id, user.token_version)
+
+    def is_current(self, *, active: bool | None, token_version: int | None) -> bool:
+        """Whether the caller's user row, as read (None where there is no such user), still
+        accepts the caller's credentials."""
+        return bool(active) and token_version == self.token_version
+
+
+def caller_for_access_token(settings: Settings, token: str) -> Caller | None:
+    """The caller a valid, unexpired access token names, checked without the database; None
+    for anything else."""
     claims = decode_jwt(token, key=settings.signing_key)
     if claims is None or claims.get("typ") != "access":
         return None
+    version = claims.get("ver")
     try:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError:
         return None
-    user = await _user_by_id(session, user_id)
-    if user is None or not user.is_active or claims.get("ver") != user.token_version:
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    return Caller(user_id, version)
+
+
+async def user_for_access_token(
+    session: AsyncSession, settings: Settings, token: str
+) -> User | None:
+    caller = caller_for_access_token(settings, token)
+    if caller is None:
+        return None
+    user = await _user_by_id(session, caller.user_id)
+    if user is None or not caller.is_current(
+        active=user.is_active, token_version=user.token_version
+    ):
         return None
     return user
 

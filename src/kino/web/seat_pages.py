@@ -30,6 +30,7 @@ from kino.core.errors import KinoError
 from kino.core.http import DbSession, IdPath
 from kino.core.money import currency_exponent
 from kino.identity.dependencies import AppDatabase
+from kino.identity.service import Caller
 from kino.web.boxoffice_pages import money
 from kino.web.context import Web, WebContext
 from kino.web.errors import PageRoute
@@ -194,17 +195,15 @@ async def hold_seats(
         failure = Failure(_hold_form_message(len(wanted)), [], 422)
         return await _picker_again(session, web, showtime_id, wanted, failure)
     try:
-        # Its own transaction: a refused hold is rolled back whole while the page, drawn
-        # again with the request's session, tells why.
-        async with db.transaction() as hold_session:
-            hold = await holds.hold_seats(
-                hold_session,
-                web.user,
-                showtime_id,
-                body.seats,
-                hold_seconds=web.settings.seat_hold_seconds,
-                include_drafts=web.is_staff,
-            )
+        # Its own unit of work: a refused hold is undone whole while the page, drawn again
+        # with the request's session, tells why.
+        hold = await holds.hold_seats_alone(
+            db,
+            Caller.of(web.user),
+            showtime_id,
+            body.seats,
+            hold_seconds=web.settings.seat_hold_seconds,
+        )
     except SeatsUnavailable as error:
         taken = list(error.details["seats"]) if isinstance(error.details, dict) else []
         failure = Failure(_taken_message(taken, error), taken, error.status)
