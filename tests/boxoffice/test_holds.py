@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kino.boxoffice import holds
 from kino.boxoffice.errors import HoldExpired, HoldNotFound, SeatsUnavailable, ShowtimeStarted
 from kino.boxoffice.models import SeatClaim, SeatHold
+from kino.identity import service as identity
+from kino.identity.models import User
 from tests.boxoffice.conftest import (
     client_for,
     create_movie,
@@ -179,6 +183,55 @@ async def test_holds_need_a_signed_in_user(client: httpx.AsyncClient, showtime: 
     )
     assert error_code(response, 401) == "unauthenticated"
     assert error_code(await client.delete("/api/v1/holds/1"), 401) == "unauthenticated"
+
+
+async def _deactivate(app: FastAPI, who: SignedIn) -> None:
+    async with app.state.db.transaction() as session:
+        await session.execute(update(User).where(User.id == who.user.id).values(is_active=False))
+
+
+async def _sign_out_everywhere(app: FastAPI, who: SignedIn) -> None:
+    async with app.state.db.transaction() as session:
+        user = await session.get_one(User, who.user.id)
+        await identity.end_all_sessions(session, user)
+
+
+@pytest.mark.parametrize(
+    "spoil", ["deactivated", "signed out everywhere", "no such user", "forged signature"]
+)
+async def test_a_hold_checks_the_callers_account_before_writing_anything(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, showtime: Any, spoil: str
+) -> None:
+    """The API's hold reads the caller's user row in its own first query: a token that is
+    well signed but no longer good is a 401, as on every other endpoint."""
+    settings = app.state.settings
+    if spoil == "deactivated":
+        await _deactivate(app, viewer)
+    elif spoil == "signed out everywhere":
+        await _sign_out_everywhere(app, viewer)
+    elif spoil == "no such user":
+        stranger = User(id=uuid.uuid4(), token_version=viewer.user.token_version)
+        viewer = replace(viewer, token=identity.issue_access_token(settings, stranger))
+    else:
+        header, claims, _signature = viewer.token.split(".")
+        viewer = replace(viewer, token=f"{header}.{claims}.{'A' * 43}")
+    response = await hold(client, viewer, showtime["id"], ["A1"])
+    assert error_code(response, 401) == "unauthenticated"
+    assert await stored_holds(app, showtime["id"]) == {}
+
+
+async def test_a_hold_with_an_api_key_is_the_keys_owners(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
+) -> None:
+    keys = "/api/v1/api-keys"
+    created = ok(await client.post(keys, headers=viewer.headers, json={"name": "k"}), 201)
+    key = {"X-API-Key": created["key"]}
+    path = f"/api/v1/showtimes/{showtime['id']}/holds"
+    held = ok(await client.post(path, json={"seats": ["B3"]}, headers=key), 201)
+    assert (held["user_id"], held["seats"]) == (str(viewer.user.id), ["B3"])
+    await _deactivate(app, viewer)
+    response = await client.post(path, json={"seats": ["B4"]}, headers=key)
+    assert error_code(response, 401) == "unauthenticated"
 
 
 async def test_an_expired_hold_frees_its_seats_for_someone_else(
