@@ -27,6 +27,7 @@ from tests.boxoffice.conftest import (
     tomorrow_at,
 )
 from tests.boxoffice.sales import issue_tickets
+from tests.conftest import Backend
 from tests.factories import SignedIn
 
 
@@ -256,6 +257,35 @@ async def test_an_expired_hold_frees_its_seats_for_someone_else(
         again = await hold(client, viewer, showtime["id"], ["A1", "A2"])
         assert again.json()["error"]["details"]["seats"] == ["A2"]
         ok(await hold(client, viewer, showtime["id"], ["A1"]), 201)
+
+
+async def test_a_seat_another_transaction_is_writing_waits_or_is_refused_as_busy(
+    app_with: Any, backend: Backend, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    """A hold that meets a seat's claim locked by a transaction that takes its time (a sale
+    in progress): on PostgreSQL it waits for the lock timeout, then is a 409 saying the seat is
+    being sold; on SQLite, where a writer locks the whole database, it waits its turn and then
+    gets the seat."""
+    quick = app_with(seat_hold_seconds=0.2)
+    async with client_for(quick) as client:
+        expired = ok(await hold(client, viewer, showtime["id"], ["C1"]), 201)
+        await _sleep_past(expired["expires_at"])  # the first query now sees C1 free
+        async with quick.state.db.transaction() as session:
+            await session.execute(
+                update(SeatClaim)
+                .where(SeatClaim.showtime_id == showtime["id"], SeatClaim.hold_id == expired["id"])
+                .values(claimed_at=SeatClaim.claimed_at)
+            )
+            pending = asyncio.create_task(hold(client, other, showtime["id"], ["C1"]))
+            if not backend.is_sqlite:
+                busy = await pending
+                assert error_code(busy, 409) == "seats_unavailable"
+                assert "being sold right now" in busy.json()["error"]["message"]
+            else:
+                await asyncio.sleep(0.3)
+                assert not pending.done()
+        if backend.is_sqlite:
+            assert ok(await pending, 201)["seats"] == ["C1"]
 
 
 async def _sleep_past(expires_at: str) -> None:
