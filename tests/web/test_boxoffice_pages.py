@@ -430,7 +430,9 @@ async def test_the_same_checkout_form_sent_twice_makes_one_order(
 async def test_an_expired_hold_goes_back_to_the_seat_map_with_a_message(
     app_with: Callable[..., FastAPI], viewer: SignedIn, showtime: Any
 ) -> None:
-    quick = app_with(seat_hold_seconds=0.5)
+    # Long enough for the checkout form to be fetched while the hold is live on a busy machine
+    # (0.5 s was not, once).
+    quick = app_with(seat_hold_seconds=2)
     async with client_for(quick) as client:
         await sign_in(client, viewer)
         hold_id = await held_checkout(client, showtime["id"], ["A5"])
