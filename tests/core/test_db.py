@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Integer, bindparam, column, select, table, text
 
-from kino.core.db import Database
+from kino.core.db import DRIVER_TURNS, Database
 from kino.core.reads import DriverError, DriverRead
 from tests.conftest import Backend
 
@@ -94,3 +94,34 @@ async def test_driver_statements_on_postgresql_commit_one_by_one_and_errors_keep
     finally:
         async with db.transaction() as session:
             await session.execute(text("DROP TABLE kino_probe"))
+
+
+async def test_driver_connections_are_handed_out_a_few_at_a_time_in_the_order_asked(
+    app: FastAPI,
+) -> None:
+    db: Database = app.state.db
+    order: list[str] = []
+    done = {name: asyncio.Event() for name in [*map(str, range(DRIVER_TURNS)), "A", "B"]}
+
+    async def use(name: str) -> None:
+        async with db.driver():
+            order.append(name)
+            await done[name].wait()
+
+    async def settled() -> None:
+        for _ in range(10):  # whatever could run now has run
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.create_task(use(str(number))) for number in range(DRIVER_TURNS)]
+    await settled()
+    for name in ("A", "B"):  # asked for in this order, while every turn is taken
+        tasks.append(asyncio.create_task(use(name)))
+        await settled()
+    assert sorted(order) == [str(number) for number in range(DRIVER_TURNS)]
+    done["0"].set()  # one turn comes free: the first to ask gets it
+    await settled()
+    assert order[DRIVER_TURNS:] == ["A"]
+    for event in done.values():
+        event.set()
+    await asyncio.gather(*tasks)
+    assert order[DRIVER_TURNS:] == ["A", "B"]
