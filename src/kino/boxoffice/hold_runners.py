@@ -122,14 +122,10 @@ class InSession:
         self, hold: NewHold, seat_ids: Sequence[int], replacing: int | None
     ) -> tuple[int | None, int | None, set[int]]:
         await take_write_turn(self.session)
-        try:
-            if self.statements.hold_with_claims is not None:
-                return await self._hold_in_one_statement(hold, seat_ids, replacing)
-            return await self._hold_in_steps(hold, seat_ids, replacing)
-        except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-                raise SeatsBusy() from None
-            raise
+        if self.statements.hold_with_claims is not None:
+            # PostgreSQL: a lock timeout is one of the refusals this maps (``_refusal``)
+            return await self._hold_in_one_statement(hold, seat_ids, replacing)
+        return await self._hold_in_steps(hold, seat_ids, replacing)
 
     async def _hold_in_one_statement(
         self, hold: NewHold, seat_ids: Sequence[int], replacing: int | None
