@@ -104,7 +104,7 @@ from kino.catalog.models import MovieStatus
 from kino.core.db import Database, utcnow
 from kino.core.errors import Unauthenticated
 from kino.identity.errors import INVALID_CREDENTIALS
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, User
 from kino.identity.service import Caller
 
 BUSY_SEATS = "Some of these seats are being sold right now; try again."
@@ -245,7 +245,7 @@ async def _showtime_and_seats(
         active=first.caller_active, token_version=first.caller_token_version
     ):
         raise Unauthenticated(INVALID_CREDENTIALS)
-    staff = first.caller_role in (Role.MANAGER, Role.ADMIN)
+    staff = first.caller_role in STAFF_ROLES
     if first.hall_id is None or (first.movie_status is not MovieStatus.PUBLISHED and not staff):
         raise ShowtimeNotFound(request.showtime_id)
     _check_on_sale(request.showtime_id, first.status, first.starts_at, request.now)

@@ -64,10 +64,10 @@ from kino.boxoffice.sales_schemas import (
     TicketRead,
 )
 from kino.boxoffice.ticket_codes import new_nonce
-from kino.boxoffice.tickets import STAFF, TicketPolicy, ticket_query, ticket_read
+from kino.boxoffice.tickets import TicketPolicy, ticket_query, ticket_read
 from kino.core.db import Database
 from kino.core.pagination import Page, PageParams
-from kino.identity.models import User
+from kino.identity.models import STAFF_ROLES, User
 from kino.jobs.queue import JobQueue
 
 log = structlog.get_logger("kino.boxoffice")
@@ -384,7 +384,7 @@ async def get_order(
 ) -> OrderRead:
     """The order, for the user who made it and for staff; anyone else gets 404."""
     order = await session.get(Order, order_id, populate_existing=True)
-    if order is None or (order.user_id != user.id and user.role not in STAFF):
+    if order is None or (order.user_id != user.id and user.role not in STAFF_ROLES):
         raise OrderNotFound(order_id)
     [read] = await _reads(session, [order], policy)
     return read

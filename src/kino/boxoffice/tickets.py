@@ -48,7 +48,7 @@ from kino.boxoffice.ticket_codes import TicketCode, TicketSigner, qr_png, qr_svg
 from kino.catalog.models import Movie
 from kino.core.db import utcnow
 from kino.core.pagination import Page, PageParams
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, User
 from kino.jobs.queue import JobQueue
 from kino.settings import Settings
 
@@ -56,7 +56,6 @@ MAIL_CANCELLATION_JOB = "boxoffice.mail_cancellation"
 CUSTOMER_REFUND = "requested_by_customer"
 SHOWTIME_CANCELLED = "showtime_cancelled"
 API_ROOT = "/api/v1"
-STAFF = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ async def get_ticket(
 
 async def _visible_row(session: AsyncSession, user: User, reference: str) -> Any:
     row = (await session.execute(ticket_query().where(Ticket.reference == reference))).one_or_none()
-    if row is None or (row.Ticket.user_id != user.id and user.role not in STAFF):
+    if row is None or (row.Ticket.user_id != user.id and user.role not in STAFF_ROLES):
         raise TicketNotFound(reference)
     return row
 

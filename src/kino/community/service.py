@@ -31,10 +31,9 @@ from kino.community.schemas import (
 from kino.core.db import Base, utcnow
 from kino.core.errors import NotFound
 from kino.core.pagination import Page, PageParams
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, Role, User
 
 MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
-DRAFT_READER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 # ---------------------------------------------------------------------------- shared rules
@@ -46,7 +45,7 @@ def is_moderator(actor: User | None) -> bool:
 
 def sees_drafts(actor: User | None) -> bool:
     """Managers and admins see draft films; everyone else is told they do not exist."""
-    return actor is not None and actor.role in DRAFT_READER_ROLES
+    return actor is not None and actor.role in STAFF_ROLES
 
 
 def check_movie_visible(status: MovieStatus | None, actor: User | None, movie_id: int) -> None:

@@ -18,7 +18,7 @@ from kino.core.http import AppSettings, DbSession
 from kino.identity import service, sessions
 from kino.identity.cookies import SESSION_COOKIE, check_csrf_header
 from kino.identity.errors import INVALID_CREDENTIALS
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, Role, User
 from kino.identity.schemas import LoginRequest, OAuth2LoginForm
 from kino.identity.service import Caller
 
@@ -113,13 +113,13 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     return check
 
 
-StaffUser = Annotated[User, Depends(require_role(Role.MANAGER, Role.ADMIN))]
+StaffUser = Annotated[User, Depends(require_role(*STAFF_ROLES))]
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 ModeratorUser = Annotated[User, Depends(require_role(Role.MODERATOR, Role.ADMIN))]
 
 
 def is_staff(user: User | None) -> bool:
-    return user is not None and user.role in (Role.MANAGER, Role.ADMIN)
+    return user is not None and user.role in STAFF_ROLES
 
 
 def parse_user_id(value: str) -> uuid.UUID | None:

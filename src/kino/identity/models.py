@@ -18,6 +18,8 @@ class Role(enum.StrEnum):
 
 
 ROLE_ENUM = str_enum(Role, "user_role")
+# Who runs the catalog and the box office: sees drafts, other users' tickets and jobs.
+STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 class User(TimestampMixin, Base):

@@ -11,14 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kino.core.db import utcnow
 from kino.core.errors import Conflict, NotFound
 from kino.core.pagination import Page, PageParams
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, User
 from kino.jobs.models import Job, JobStatus
 from kino.jobs.queue import JobQueue
 from kino.jobs.schemas import JobRead
 
 log = structlog.get_logger("kino.jobs")
-
-STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,7 @@ from datetime import date
 
 from kino.catalog.models import Access, MovieStatus
 from kino.core.errors import KinoError, NotFound, Unauthenticated
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, User
 from kino.playback.errors import AgeRestricted, AgeVerificationRequired, PaymentRequired
 
 ADULT_AGE = 18
@@ -20,7 +20,6 @@ ADULT_AGE = 18
 # Staff may also type the common "18" labels of other systems (BBFC 18, R18, R18+, 18+).
 ADULTS_ONLY_RATINGS = frozenset({"NC-17", "X", "18", "18+", "R18", "R18+"})
 PAID_ACCESS = frozenset({Access.SUBSCRIPTION, Access.RENTAL, Access.PURCHASE})
-STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def is_adults_only(age_rating: str | None) -> bool:

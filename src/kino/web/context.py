@@ -33,7 +33,7 @@ from kino.identity.cookies import (
     set_csrf_cookie,
     set_session_cookie,
 )
-from kino.identity.models import Role, User
+from kino.identity.models import STAFF_ROLES, User
 from kino.settings import Settings
 from kino.web.templating import templates
 
@@ -68,7 +68,6 @@ FLASH_MESSAGES = {
     "user_activated": "The account is active again.",
 }
 MAX_FORM_FIELDS = 50
-STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @dataclass
