@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Integer, bindparam, column, select, table, text
+from sqlalchemy import Integer, Select, bindparam, column, func, literal, select, table, text
 
 from kino.core.db import DRIVER_TURNS, Database
 from kino.core.reads import DriverError, DriverRead
+from kino.settings import Settings
 from tests.conftest import Backend
 
 
@@ -125,3 +127,83 @@ async def test_driver_connections_are_handed_out_a_few_at_a_time_in_the_order_as
         event.set()
     await asyncio.gather(*tasks)
     assert order[DRIVER_TURNS:] == ["A", "B"]
+
+
+BACKEND_PID = DriverRead(select(func.pg_backend_pid().label("pid")))
+
+
+async def _driver_identity(db: Database, backend: Backend) -> object:
+    """Which connection ``db.driver`` hands out: PostgreSQL's server process id, or the driver's
+    connection object on SQLite."""
+    async with db.driver() as connection:
+        if backend.is_sqlite:
+            return connection.driver
+        [row] = await BACKEND_PID.records(connection)
+        return row.pid
+
+
+async def test_a_turn_keeps_its_connection_between_uses_and_gives_it_back_at_dispose(
+    settings: Settings, backend: Backend
+) -> None:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        first = await _driver_identity(db, backend)
+        assert await _driver_identity(db, backend) == first
+        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_driver_connection_the_server_closed_is_replaced_at_its_next_turn(
+    settings: Settings, backend: Backend
+) -> None:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        first = await _driver_identity(db, backend)
+        if not backend.is_sqlite:  # an embedded database has no server to close connections
+            assert isinstance(first, int)
+            await _end_backend(backend.database_url, first)
+            await asyncio.sleep(0.01)  # the end of the connection reaches this event loop
+        again = await _driver_identity(db, backend)
+        assert (again == first) is backend.is_sqlite
+        assert await _driver_identity(db, backend) == again
+    finally:
+        await db.dispose()
+
+
+async def test_a_driver_connection_whose_statement_was_cancelled_is_not_handed_out_again(
+    settings: Settings, backend: Backend
+) -> None:
+    """A statement cancelled halfway (a client that went away) leaves its connection in doubt:
+    it is closed, and the turn gets a new connection that works."""
+    db = Database(settings.sqlalchemy_url)
+    slow = DriverRead(_slow_statement(backend))
+    started = asyncio.Event()
+
+    async def wait_for_slow_statement() -> None:
+        async with db.driver() as connection:
+            started.set()
+            await slow.records(connection)
+
+    try:
+        first = await _driver_identity(db, backend)
+        task = asyncio.create_task(wait_for_slow_statement())
+        await started.wait()
+        await asyncio.sleep(0.2)  # the statement is running
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _driver_identity(db, backend) != first
+        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+
+
+def _slow_statement(backend: Backend) -> Select[Any]:
+    """A read that takes seconds: PostgreSQL sleeps; SQLite counts through a recursive query."""
+    if not backend.is_sqlite:
+        return select(func.pg_sleep(5).label("slept"))
+    numbers = select(literal(1).label("n")).cte("numbers", recursive=True)
+    numbers = numbers.union_all(select(numbers.c.n + 1).where(numbers.c.n < 10**8))
+    return select(func.count().label("counted")).select_from(numbers)

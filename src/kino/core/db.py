@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -116,7 +117,13 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._driver_turns = asyncio.Semaphore(DRIVER_TURNS)
+        # The driver's turns: each is a connection kept out of the pool for ``driver`` (None
+        # until first needed, or after one was discarded). Waiters are served first come first
+        # served; the connection used last is handed out first, so the others stay unopened
+        # until the load needs them.
+        self._driver_turns: asyncio.LifoQueue[_KeptConnection | None] = asyncio.LifoQueue()
+        for _ in range(DRIVER_TURNS):
+            self._driver_turns.put_nowait(None)
 
     @property
     def dialect(self) -> str:
@@ -135,30 +142,82 @@ class Database:
 
     @asynccontextmanager
     async def driver(self) -> AsyncIterator[DriverConnection]:
-        """A pooled connection as its driver's own (asyncpg's, aiosqlite's), for
-        ``DriverRead``s with no session: on a busy path, the session's and the ORM's work cost
-        more than the statements themselves. On PostgreSQL each statement commits on its own,
-        so a write there must be one statement, all or nothing (a seat hold). SQLite's driver
-        begins a transaction at a write and nobody commits it: reads only.
+        """A connection as its driver's own (asyncpg's, aiosqlite's), for ``DriverRead``s with
+        no session: on a busy path, the session's and the ORM's work cost more than the
+        statements themselves. On PostgreSQL each statement commits on its own, so a write
+        there must be one statement, all or nothing (a seat hold). SQLite's driver begins a
+        transaction at a write and nobody commits it: reads only.
 
-        A process hands out ``DRIVER_TURNS`` of these at once, in the order they were asked
-        for; the others wait for their turn. Under a rush of holds, dozens of them interleaving
-        at every round trip made each wait for all the others: the slowest answers took several
-        times the median, with as many database backends competing for the same cores."""
-        async with self._driver_turns, self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            yield DriverConnection(raw.driver_connection, self.engine.dialect)
+        A process has ``DRIVER_TURNS`` of these, handed out in the order they were asked for;
+        the others wait for their turn. Under a rush of holds, dozens of them interleaving at
+        every round trip made each wait for all the others: the slowest answers took several
+        times the median, with as many database backends competing for the same cores. Each
+        turn keeps its connection checked out of the pool between uses: a checkout and checkin
+        through SQLAlchemy's pool cost a hold about a seventh of its CPU (bench/boxoffice.py).
+        A connection the server closed is replaced when its turn comes; one that a statement
+        left in doubt (cancelled, or the link broken) is discarded."""
+        kept = await self._driver_turns.get()
+        try:
+            if kept is not None and kept.is_closed():
+                await kept.discard()
+                kept = None
+            if kept is None:
+                kept = await _KeptConnection.check_out(self.engine)
+            yield kept.connection
+        finally:
+            if kept is not None and kept.connection.spoiled:
+                self._driver_turns.put_nowait(None)
+                await kept.discard()
+            else:
+                self._driver_turns.put_nowait(kept)
 
     async def dispose(self) -> None:
+        """Returns the driver's connections, then closes every connection of the pool."""
+        while not self._driver_turns.empty():
+            kept = self._driver_turns.get_nowait()
+            if kept is not None:
+                await kept.give_back()
         await self.engine.dispose()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DriverConnection:
-    """A driver's connection (``Database.driver``), with the dialect that compiles for it."""
+    """A driver's connection (``Database.driver``), with the dialect that compiles for it. A
+    statement that ends in doubt (cancelled, or not answered) marks it ``spoiled``."""
 
     driver: Any
     dialect: Dialect
+    spoiled: bool = False
+
+
+@dataclass(slots=True)
+class _KeptConnection:
+    """A pooled connection checked out for ``Database.driver``'s turns."""
+
+    pooled: Any  # SQLAlchemy's pool proxy, to give it back or discard it
+    connection: DriverConnection
+
+    @classmethod
+    async def check_out(cls, engine: AsyncEngine) -> _KeptConnection:
+        pooled = await engine.raw_connection()
+        return cls(pooled, DriverConnection(pooled.driver_connection, engine.dialect))
+
+    def is_closed(self) -> bool:
+        """Whether the server closed it (asyncpg knows without asking it)."""
+        is_closed = getattr(self.connection.driver, "is_closed", None)
+        return bool(is_closed is not None and is_closed())
+
+    async def give_back(self) -> None:
+        await greenlet_spawn(self.pooled.close)
+
+    async def discard(self) -> None:
+        """Closes it for good; the pool opens another in its place when asked. A statement
+        still running on SQLite (in aiosqlite's thread, which a cancel does not reach) is
+        interrupted first, or closing would wait for it to finish."""
+        interrupt = getattr(self.connection.driver, "interrupt", None)
+        if interrupt is not None:
+            await interrupt()
+        await greenlet_spawn(self.pooled.invalidate)
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:

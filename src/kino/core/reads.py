@@ -18,6 +18,7 @@ a statement that writes, all or nothing, runs through a ``DriverRead`` there too
 from __future__ import annotations
 
 import enum
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,13 +85,19 @@ class DriverRead:
             value = values[name] if name in values else compiled.defaults[name]
             binder = compiled.binders.get(name)
             arguments.append(binder(value) if binder is not None else _plain(value))
-        if dialect.name == "sqlite":
-            fetched: Sequence[Any] = await driver.execute_fetchall(compiled.sql, arguments)
-        else:
-            try:
+        try:
+            if dialect.name == "sqlite":
+                fetched: Sequence[Any] = await driver.execute_fetchall(compiled.sql, arguments)
+            else:
                 fetched = await driver.fetch(compiled.sql, *arguments)
-            except asyncpg.PostgresError as error:
-                raise DriverError(error.sqlstate, error.detail or "") from error
+        except asyncpg.PostgresError as error:  # the server refused it; the connection is fine
+            raise DriverError(error.sqlstate, error.detail or "") from error
+        except sqlite3.Error:
+            raise
+        except BaseException:  # cancelled, or the connection failed: its state is in doubt
+            if isinstance(on, DriverConnection):
+                on.spoiled = True
+            raise
         if not compiled.readers:
             return [tuple(row) for row in fetched]
         rows = []
