@@ -235,6 +235,21 @@ async def test_a_hold_with_an_api_key_is_the_keys_owners(
     assert error_code(response, 401) == "unauthenticated"
 
 
+async def test_the_api_documents_both_credentials_a_hold_takes(client: httpx.AsyncClient) -> None:
+    """The hold's caller dependency reads a bearer token or an API key without declaring them as
+    dependencies of its own; the OpenAPI document still names both, as it does for the others."""
+    schema = (await client.get("/openapi.json")).json()
+    hold_operation = schema["paths"]["/api/v1/showtimes/{showtime_id}/holds"]["post"]
+    release_operation = schema["paths"]["/api/v1/holds/{hold_id}"]["delete"]
+    assert sorted(map(str, hold_operation["security"])) == sorted(
+        map(str, release_operation["security"])
+    )
+    schemes = schema["components"]["securitySchemes"]
+    assert {name for requirement in hold_operation["security"] for name in requirement} == {
+        name for name, scheme in schemes.items() if scheme["type"] in {"oauth2", "apiKey"}
+    }
+
+
 async def test_an_expired_hold_frees_its_seats_for_someone_else(
     app_with: Any, viewer: SignedIn, other: SignedIn, showtime: Any
 ) -> None:

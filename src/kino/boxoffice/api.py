@@ -8,7 +8,7 @@ import math
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from kino.boxoffice import cinemas, holds, showtimes, tickets
 from kino.boxoffice.geo import GeoPoint
@@ -33,11 +33,11 @@ from kino.boxoffice.schemas import (
 )
 from kino.boxoffice.showtimes import ShowtimeFilters
 from kino.core.errors import InvalidInput
-from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath
+from kino.core.http import MAX_ID, AppSettings, DbSession, IdPath, app_database, app_settings
 from kino.core.pagination import Page, Paging
 from kino.core.routing import GatedRouter
 from kino.identity.dependencies import (
-    AppDatabase,
+    CALLER_SECURITY,
     CurrentCaller,
     CurrentUser,
     OptionalUser,
@@ -258,19 +258,20 @@ async def cancel_showtime(
 # --- holds -------------------------------------------------------------------------------------
 
 
-@holds_router.post("/showtimes/{showtime_id}/holds", status_code=CREATED)
+@holds_router.post(
+    "/showtimes/{showtime_id}/holds", status_code=CREATED, openapi_extra=CALLER_SECURITY
+)
 async def hold_seats(
-    showtime_id: IdPath,
-    body: HoldCreate,
-    caller: CurrentCaller,  # a sale's busiest path: the hold's first query checks the caller
-    db: AppDatabase,
-    settings: AppSettings,
+    showtime_id: IdPath, body: HoldCreate, caller: CurrentCaller, request: Request
 ) -> HoldRead:
     """Holds all the seats or none: a seat held, sold or blocked is a 409 ``seats_unavailable``
     naming the seats in ``details.seats``. The hold lasts KINO_SEAT_HOLD_SECONDS and replaces
     the caller's previous hold for the showtime."""
+    # A sale's busiest path: the hold's first query checks the caller, and the database and the
+    # settings come off the request rather than as dependencies (``app_settings``).
+    hold_seconds = app_settings(request).seat_hold_seconds
     return await holds.hold_seats_alone(
-        db, caller, showtime_id, body.seats, hold_seconds=settings.seat_hold_seconds
+        app_database(request), caller, showtime_id, body.seats, hold_seconds=hold_seconds
     )
 
 
