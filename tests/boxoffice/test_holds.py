@@ -303,6 +303,61 @@ async def test_a_seat_another_transaction_is_writing_waits_or_is_refused_as_busy
             assert ok(await pending, 201)["seats"] == ["C1"]
 
 
+async def test_a_seat_taken_while_the_hold_waited_for_it_is_refused_by_name(
+    app_with: Any, viewer: SignedIn, other: SignedIn, showtime: Any
+) -> None:
+    """The hold's first look finds the seat free (an expired claim), but a transaction that
+    is writing the claim makes it live again and commits while the hold waits: the hold is a
+    409 naming that seat, and nothing of it is stored. On PostgreSQL the one statement that
+    looked and held is undone and the seats are read again."""
+    quick = app_with(seat_hold_seconds=0.2)
+    async with client_for(quick) as client:
+        expired = ok(await hold(client, viewer, showtime["id"], ["C1"]), 201)
+        await _sleep_past(expired["expires_at"])
+        async with quick.state.db.transaction() as session:
+            await session.execute(
+                update(SeatClaim)
+                .where(SeatClaim.showtime_id == showtime["id"], SeatClaim.hold_id == expired["id"])
+                .values(expires_at=datetime.now().astimezone() + timedelta(minutes=10))
+            )
+            pending = asyncio.create_task(hold(client, other, showtime["id"], ["C2", "C1"]))
+            await asyncio.sleep(0.3)
+            assert not pending.done()  # waiting for the claim
+        refused = await pending
+        assert error_code(refused, 409) == "seats_unavailable"
+        assert refused.json()["error"]["details"] == {"seats": ["C1"]}
+        stored = await stored_holds(quick, showtime["id"])
+        assert list(stored) == [expired["id"]]
+        assert len(stored[expired["id"]]) == 1
+
+
+async def test_a_hold_that_meets_the_users_own_new_hold_replaces_it(
+    app: FastAPI, client: httpx.AsyncClient, viewer: SignedIn, showtime: Any
+) -> None:
+    """The user's other request made a hold for the showtime while this one was under way (it
+    committed after this hold's first look): this hold replaces that one, as it would have had
+    it come first."""
+    now = datetime.now().astimezone()
+    async with app.state.db.transaction() as session:
+        session.add(
+            concurrent := SeatHold(
+                showtime_id=showtime["id"],
+                user_id=viewer.user.id,
+                created_at=now,
+                expires_at=now + timedelta(minutes=10),
+            )
+        )
+        await session.flush()
+        pending = asyncio.create_task(hold(client, viewer, showtime["id"], ["A5"]))
+        await asyncio.sleep(0.3)
+        assert not pending.done()  # waiting for the other hold's row
+    made = ok(await pending, 201)
+    assert made["seats"] == ["A5"]
+    stored = await stored_holds(app, showtime["id"])  # the concurrent hold is gone
+    assert list(stored) == [made["id"]] != [concurrent.id]
+    assert len(stored[made["id"]]) == 1
+
+
 async def _sleep_past(expires_at: str) -> None:
     remaining = datetime.fromisoformat(expires_at) - datetime.now().astimezone()
     await asyncio.sleep(max(0.0, remaining.total_seconds()) + 0.05)
