@@ -83,3 +83,33 @@ def test_the_app_lets_seat_holds_take_turns(app: FastAPI) -> None:
     assert gate._takes_turns("POST", "/api/v1/showtimes/12/holds")
     assert not gate._takes_turns("POST", "/api/v1/showtimes/12/holds/3")
     assert not gate._takes_turns("GET", "/api/v1/showtimes/12/seats")
+
+
+async def test_a_body_sent_slowly_is_read_before_its_turn_and_reaches_the_app_whole() -> None:
+    """A client that sends its body slowly keeps only itself waiting, not the others."""
+    bodies: dict[str, bytes] = {}
+
+    async def reader(scope: Scope, receive: Receive, send: Send) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        bodies[scope["path"]] = body
+
+    app = TakingTurns(reader, routes=[("POST", r"/holds/\d+")], turns=1)
+    chunks: asyncio.Queue[Message] = asyncio.Queue()
+    slow_scope = {"type": "http", "method": "POST", "path": "/holds/1", "headers": []}
+    slow = asyncio.create_task(app(slow_scope, chunks.get, _ignore))
+    await chunks.put({"type": "http.request", "body": b'{"seats": ', "more_body": True})
+    await _settled()
+    # Served while the first is still sending (the guard turns a hang into a failure)
+    await asyncio.wait_for(_request(app, "POST", "/holds/2"), timeout=10)
+    assert bodies == {"/holds/2": b""}
+    await chunks.put({"type": "http.request", "body": b'["A1"]}', "more_body": False})
+    await slow
+    assert bodies["/holds/1"] == b'{"seats": ["A1"]}'
+
+
+async def _ignore(message: Message) -> None:
+    return None
