@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -142,62 +143,64 @@ async def _driver_identity(db: Database, backend: Backend) -> object:
         return row.pid
 
 
-async def test_a_turn_keeps_its_connection_between_uses_and_gives_it_back_at_dispose(
-    settings: Settings, backend: Backend
-) -> None:
+@pytest.fixture
+async def own_db(settings: Settings) -> AsyncIterator[Database]:
+    """A ``Database`` of the test's own (not the app's), disposed at the end."""
     db = Database(settings.sqlalchemy_url)
-    try:
-        first = await _driver_identity(db, backend)
-        assert await _driver_identity(db, backend) == first
-        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
-    finally:
-        await db.dispose()
-    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    yield db
+    await db.dispose()
+
+
+def _checked_out(db: Database) -> int:
+    """How many of the pool's connections are out."""
+    return int(db.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+
+async def test_a_turn_keeps_its_connection_between_uses_and_gives_it_back_at_dispose(
+    own_db: Database, backend: Backend
+) -> None:
+    first = await _driver_identity(own_db, backend)
+    assert await _driver_identity(own_db, backend) == first
+    assert _checked_out(own_db) == 1
+    await own_db.dispose()
+    assert _checked_out(own_db) == 0
 
 
 async def test_a_driver_connection_the_server_closed_is_replaced_at_its_next_turn(
-    settings: Settings, backend: Backend
+    own_db: Database, backend: Backend
 ) -> None:
-    db = Database(settings.sqlalchemy_url)
-    try:
-        first = await _driver_identity(db, backend)
-        if not backend.is_sqlite:  # an embedded database has no server to close connections
-            assert isinstance(first, int)
-            await _end_backend(backend.database_url, first)
-            await asyncio.sleep(0.01)  # the end of the connection reaches this event loop
-        again = await _driver_identity(db, backend)
-        assert (again == first) is backend.is_sqlite
-        assert await _driver_identity(db, backend) == again
-    finally:
-        await db.dispose()
+    first = await _driver_identity(own_db, backend)
+    if not backend.is_sqlite:  # an embedded database has no server to close connections
+        assert isinstance(first, int)
+        await _end_backend(backend.database_url, first)
+        await asyncio.sleep(0.01)  # the end of the connection reaches this event loop
+    again = await _driver_identity(own_db, backend)
+    assert (again == first) is backend.is_sqlite
+    assert await _driver_identity(own_db, backend) == again
 
 
 async def test_a_driver_connection_whose_statement_was_cancelled_is_not_handed_out_again(
-    settings: Settings, backend: Backend
+    own_db: Database, backend: Backend
 ) -> None:
     """A statement cancelled halfway (a client that went away) leaves its connection in doubt:
     it is closed, and the turn gets a new connection that works."""
-    db = Database(settings.sqlalchemy_url)
     slow = DriverRead(_slow_statement(backend))
     started = asyncio.Event()
 
     async def wait_for_slow_statement() -> None:
-        async with db.driver() as connection:
+        async with own_db.driver() as connection:
             started.set()
             await slow.records(connection)
 
-    try:
-        first = await _driver_identity(db, backend)
-        task = asyncio.create_task(wait_for_slow_statement())
-        await started.wait()
-        await asyncio.sleep(0.2)  # the statement is running
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert await _driver_identity(db, backend) != first
-        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
-    finally:
-        await db.dispose()
+    first = await _driver_identity(own_db, backend)
+    task = asyncio.create_task(wait_for_slow_statement())
+    await started.wait()
+    await asyncio.sleep(0.2)  # the statement is running
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _driver_identity(own_db, backend) != first
+    assert _checked_out(own_db) == 1
 
 
 def _slow_statement(backend: Backend) -> Select[Any]:
