@@ -31,10 +31,7 @@ from kino.community.schemas import (
 from kino.core.db import Base, utcnow
 from kino.core.errors import NotFound
 from kino.core.pagination import Page, PageParams
-from kino.identity.models import STAFF_ROLES, Role, User
-
-MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
-
+from kino.identity.models import MODERATOR_ROLES, STAFF_ROLES, User
 
 # ---------------------------------------------------------------------------- shared rules
 

@@ -18,7 +18,7 @@ from kino.core.http import AppSettings, DbSession, app_database, app_settings
 from kino.identity import service, sessions
 from kino.identity.cookies import SESSION_COOKIE, check_csrf_header
 from kino.identity.errors import INVALID_CREDENTIALS
-from kino.identity.models import STAFF_ROLES, Role, User
+from kino.identity.models import MODERATOR_ROLES, STAFF_ROLES, Role, User
 from kino.identity.schemas import LoginRequest, OAuth2LoginForm
 from kino.identity.service import Caller
 
@@ -120,7 +120,7 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 StaffUser = Annotated[User, Depends(require_role(*STAFF_ROLES))]
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
-ModeratorUser = Annotated[User, Depends(require_role(Role.MODERATOR, Role.ADMIN))]
+ModeratorUser = Annotated[User, Depends(require_role(*MODERATOR_ROLES))]
 
 
 def is_staff(user: User | None) -> bool:

@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
 ROLE_ENUM = str_enum(Role, "user_role")
 # Who runs the catalog and the box office: sees drafts, other users' tickets and jobs.
 STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+# Who moderates what viewers write: reviews and comments.
+MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 
 
 class User(TimestampMixin, Base):
