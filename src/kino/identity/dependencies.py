@@ -76,10 +76,11 @@ async def current_caller(request: Request) -> Caller:
     """The caller, for an endpoint that checks the caller's user row in its own first query (a
     seat hold): a bearer token is checked here without the database, which saves the busiest
     path a round trip and a session. An API key or the session cookie is resolved as for
-    ``CurrentUser``, in a session of its own.
+    ``CurrentUser``, in a session of its own. 401 when there is no valid credential.
 
-    It reads the credentials, the settings and the database off the request itself rather than
-    through dependencies of its own: each one FastAPI solves costs CPU (``app_settings``). The
+    The endpoint calls it itself rather than as a dependency, and it reads the credentials, the
+    settings and the database off the request: each dependency FastAPI solves costs CPU
+    (``app_settings``). So a malformed body is a 422 before a missing credential is a 401. The
     schemes it reads are documented with ``CALLER_SECURITY``."""
     settings = app_settings(request)
     token = await bearer_scheme(request)
@@ -98,12 +99,11 @@ async def current_caller(request: Request) -> Caller:
     return caller
 
 
-# The OpenAPI security of an endpoint that takes ``CurrentCaller`` (its ``openapi_extra``): the
-# schemes that ``current_caller`` reads without declaring them as dependencies.
+# The OpenAPI security of an endpoint that calls ``current_caller`` (its ``openapi_extra``): the
+# schemes that it reads without declaring them as dependencies.
 CALLER_SECURITY: dict[str, Any] = {
     "security": [{bearer_scheme.scheme_name: []}, {api_key_scheme.scheme_name: []}],
 }
-CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
