@@ -1,22 +1,29 @@
 """Seat holds under load: holds per second and latency, next to a bare FastAPI endpoint.
 
     python -m bench.boxoffice [--engines sqlite,postgresql] [--seconds 10] [--runs 2] [--warmup 3]
-        [--pg-database NAME] [--redis-url URL] [--release]
+        [--workers 2] [--kino-workers 1] [--pg-database NAME] [--redis-url URL] [--release]
 
 For each engine it makes a fresh database (bench/.data/boxoffice-sqlite, or the PostgreSQL
-database kino_bench_boxoffice), starts `kino serve` with the same worker count as the baseline
-(2, for a 2-core machine; with --redis-url the PostgreSQL run is the distributed mode), and
-seeds through the API a cinema with a 400-seat hall and a showtime per run. After a warm-up
-load that is not measured (the server's connections opened, its statements prepared), wrk drives 64
-buyers at once (one thread, one connection and one access token each): a buyer holds 1 to 4
-random seats, and holds again, and again: each new hold replaces the buyer's previous one (as
-a buyer changing their mind does), so the hall never fills. With --release a buyer releases
-each hold before the next instead (two requests per hold). A seat named in a 409 is avoided
-until the buyer's next successful hold. It prints successful holds per second, the share of
-hold attempts refused because a seat was taken meanwhile, p50/p99 latency over every request,
-throughput as a share of the bare endpoint's under the same wrk settings, and the servers' CPU
-time per request (all their processes, user + system), which a shared machine disturbs far
-less than throughput: compare runs, keep the steady, and mind the load average printed.
+database kino_bench_boxoffice), starts `kino serve` (with --redis-url the PostgreSQL run is the
+distributed mode), and seeds through the API a cinema with a 400-seat hall and a showtime per
+run. After a warm-up load that is not measured (the server's connections opened, its statements
+prepared), wrk drives 64 buyers at once (one thread, one connection and one access token each):
+a buyer holds 1 to 4 random seats, and holds again, and again: each new hold replaces the
+buyer's previous one (as a buyer changing their mind does), so the hall never fills. With
+--release a buyer releases each hold before the next instead (two requests per hold). A seat
+named in a 409 is avoided until the buyer's next successful hold. It prints successful holds per
+second, the share of hold attempts refused because a seat was taken meanwhile, p50/p99 latency
+over every request, throughput as a share of the bare endpoint's under the same wrk settings,
+and the servers' CPU time per request (all their processes, user + system), which a shared
+machine disturbs far less than throughput: compare runs, keep the steady, and mind the load
+average printed.
+
+Server processes: the bare endpoint runs with --workers (2: its best on a 2-core machine), Kino
+with --kino-workers (1, as `kino serve` by default). On two cores that also run PostgreSQL and
+wrk, one Kino process answered with about two thirds of the p99 of two, and held as many seats a
+second (about a tenth fewer while the machine ran slow). With two, the load split unevenly
+between them (wrk's connections stay with the process that accepted them), and PostgreSQL's
+backends, competing with both for the cores, used more CPU per request.
 """
 
 from __future__ import annotations
@@ -104,7 +111,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="runs per engine")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load not measured")
     parser.add_argument("--buyers", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2, help="server processes, both apps")
+    parser.add_argument("--workers", type=int, default=2, help="the bare app's server processes")
+    parser.add_argument("--kino-workers", type=int, default=1, help="Kino's server processes")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL to create the DB on")
     parser.add_argument("--pg-database", default=PG_DATABASE, help="made afresh for the run")
     parser.add_argument("--redis-url", help="Redis for the PostgreSQL run (distributed mode)")
@@ -123,13 +131,14 @@ def main() -> None:
     results.append({"engine": "-", "scenario": "bare", **asdict(bare), "cpu_ms": bare_cpu_ms})
     print(
         f"{'bare FastAPI':>22}  {bare.rps:8.0f} req/s  p50 {bare.p50_ms:6.2f} ms  "
-        f"p99 {bare.p99_ms:6.2f} ms  CPU {bare_cpu_ms:.3f} ms/request"
+        f"p99 {bare.p99_ms:6.2f} ms  CPU {bare_cpu_ms:.3f} ms/request  "
+        f"({args.workers} processes; Kino {args.kino_workers})"
     )
     for engine in args.engines.split(","):
         env = prepare(engine, args)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        command = [KINO, "serve", "--port", str(port), "--workers", str(args.workers)]
+        command = [KINO, "serve", "--port", str(port), "--workers", str(args.kino_workers)]
         with server(command, env=env, health_url=f"{base}/healthz") as kino:
             tokens = asyncio.run(buyer_tokens(env, args.buyers))
             movie_id, hall_id = seed_hall(base, tokens.manager)

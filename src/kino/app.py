@@ -37,11 +37,13 @@ PER_VIEWER_WRITES = (
     rf"{API_PREFIX}/me(?:/.*)?",
 )
 # Seat holds, the box office's busiest request, take turns (``core.turns``): this many at once
-# per process. bench/boxoffice.py, 64 buyers on two cores, alternating six runs each: with 4
-# turns the p99 was 77-126 ms (four runs under 93 ms) at a median of 42-54 ms, and 463-611 holds
-# a second; without, 115-179 ms at 37-45 ms, and 514-645 holds a second.
+# per process. bench/boxoffice.py, 64 buyers on two cores, two server processes, alternating six
+# runs each: with 4 turns the p99 was 77-126 ms at a median of 42-54 ms, and 463-611 holds a
+# second; without, 115-179 ms at 37-45 ms, and 514-645 holds a second. With one process, 8 turns
+# against 4 (four runs each, alternating): the same p99 (71-94 ms against 75-93), and 9-15% less
+# CPU per request in every pair, so 465-599 holds a second against 406-533; 16 was no better.
 HOLD_PATH = rf"{API_PREFIX}/showtimes/[^/]+/holds"
-HOLD_TURNS = 4
+HOLD_TURNS = 8
 # The staff pages change the catalog through the same services as the API: their changes start
 # a new cache generation too.
 STAFF_CATALOG_PREFIXES = ("/admin/movies", "/admin/people", "/admin/genres")

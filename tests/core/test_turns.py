@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from kino.app import HOLD_PATH, HOLD_TURNS
+from kino.core.db import DRIVER_TURNS
 from kino.core.turns import TakingTurns
 
 
@@ -83,6 +84,8 @@ def test_the_app_lets_seat_holds_take_turns(app: FastAPI) -> None:
     assert gate._takes_turns("POST", "/api/v1/showtimes/12/holds")
     assert not gate._takes_turns("POST", "/api/v1/showtimes/12/holds/3")
     assert not gate._takes_turns("GET", "/api/v1/showtimes/12/seats")
+    # A hold in its turn finds a driver connection free: it never queues twice.
+    assert DRIVER_TURNS >= HOLD_TURNS
 
 
 async def test_a_body_sent_slowly_is_read_before_its_turn_and_reaches_the_app_whole() -> None:

@@ -105,10 +105,11 @@ def is_sqlite(engine: AsyncEngine | Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-# How many ``Database.driver`` connections a process uses at once. bench/boxoffice.py, 64
-# buyers on two cores with PostgreSQL beside the server: the p99 of holds 121-167 ms with 4,
-# 152-285 ms with no limit, and as many holds a second or more.
-DRIVER_TURNS = 4
+# How many ``Database.driver`` connections a process uses at once: as many as the seat holds'
+# turns (``kino.app.HOLD_TURNS``), so that an API hold waits for one turn, not two.
+# bench/boxoffice.py, 64 buyers on two cores with PostgreSQL beside the server, two processes of
+# 4: the p99 of holds 121-167 ms, against 152-285 ms with no limit, and as many holds a second.
+DRIVER_TURNS = 8
 
 
 class Database:
