@@ -287,6 +287,7 @@ async def release_hold(hold_id: IdPath, user: CurrentUser, session: DbSession) -
     return Response(status_code=NO_CONTENT)
 
 
+# The app includes ``holds_router`` on its own, ahead of every other router (``kino.app``).
 router = GatedRouter()
 router.include_router(cinemas_router)
 router.include_router(showtimes_router)
