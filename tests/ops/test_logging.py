@@ -4,8 +4,10 @@ import json
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from kino.app import create_app, dispose
+from kino.ops.logging import RequestContextMiddleware
 from kino.settings import Settings
 
 
@@ -41,3 +43,20 @@ async def test_a_request_without_an_id_gets_a_fresh_one(client: httpx.AsyncClien
     assert len(first) == 32
     hostile = await client.get("/healthz", headers={"X-Request-ID": "<script>\n"})
     assert hostile.headers["x-request-id"] != "<script>\n"
+
+
+async def test_two_processes_never_hand_out_the_same_request_id() -> None:
+    """Each serving process builds its own app; their fresh ids must not collide, though each
+    counts its requests from one."""
+
+    async def ok(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    ids = []
+    for _process in range(2):
+        transport = httpx.ASGITransport(app=RequestContextMiddleware(ok))
+        async with httpx.AsyncClient(transport=transport, base_url="http://kino") as client:
+            ids += [(await client.get("/")).headers["x-request-id"] for _ in range(2)]
+    assert len(set(ids)) == 4
+    assert all(len(request_id) == 32 for request_id in ids)

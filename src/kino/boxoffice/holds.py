@@ -107,6 +107,8 @@ from kino.identity.errors import INVALID_CREDENTIALS
 from kino.identity.models import STAFF_ROLES, User
 from kino.identity.service import Caller
 
+# The first query's column with each seat type's price
+_PRICE_COLUMNS = {seat_type: f"price_{seat_type.value}" for seat_type in SeatType}
 BUSY_SEATS = "Some of these seats are being sold right now; try again."
 
 
@@ -253,7 +255,7 @@ async def _showtime_and_seats(
     unknown = sorted(set(names) - {seat.name for seat in seats})
     if unknown:
         raise UnknownSeats(unknown)
-    prices = {seat_type: getattr(first, f"price_{seat_type.value}") for seat_type in SeatType}
+    prices = {seat_type: getattr(first, column) for seat_type, column in _PRICE_COLUMNS.items()}
     showtime = _ShowtimeForSale(
         request.showtime_id,
         first.hall_id,
