@@ -46,8 +46,8 @@ async def test_a_request_without_an_id_gets_a_fresh_one(client: httpx.AsyncClien
 
 
 async def test_two_processes_never_hand_out_the_same_request_id() -> None:
-    """Each serving process builds its own app; their fresh ids must not collide, though each
-    counts its requests from one."""
+    """Each serving process builds its own app, whose fresh ids come from a generator of its
+    own: two apps' ids must not collide."""
 
     async def ok(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
